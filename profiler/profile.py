@@ -1,0 +1,230 @@
+"""``profiler.load(DIR) -> Profile``: a recorded run directory as pandas DataFrames.
+
+Works without root, BCC, Java or Spark. ``load`` reads only meta.json; each table is read
+on first access and cached. Times in the tables are CLOCK_MONOTONIC nanoseconds;
+``Profile.to_utc`` places them on Spark's UTC timeline with the clock anchors in meta.json.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, overload
+
+import numpy as np
+import pandas as pd
+
+from profiler.errors import InputError
+from profiler.rundir.reader import count_rows, read_meta, read_table
+from profiler.rundir.schema import TABLES
+
+if TYPE_CHECKING:
+    from profiler.eventlog import EventLog
+
+_CUT_SHORT = {
+    "recording": "the run was cut short (status 'recording': the recorder never finished); "
+                 "data up to its last flush is present",
+    "incomplete": "the run is incomplete (stopped early or a write failed); what was written "
+                  "is present",
+}
+
+
+def load(run_dir: str | os.PathLike[str]) -> Profile:
+    """Open a run directory written by ``sparkprof record``; InputError when it is not one."""
+    path = Path(run_dir)
+    return Profile(path, read_meta(path))
+
+
+class Profile:
+    """A recorded run: ``meta``, one DataFrame per table, the Spark ``eventlog``, ``warnings``."""
+
+    def __init__(self, path: Path, meta: dict[str, Any]) -> None:
+        self.path = path
+        self.meta = meta
+        self._frames: dict[str, pd.DataFrame] = {}
+        self._table_warnings: list[str] = []
+        self._eventlog: EventLog | None = None
+        self._eventlog_error: Exception | None = None
+        self._eventlog_read = False
+
+    # -- tables ------------------------------------------------------------------------------
+
+    def table(self, name: str) -> pd.DataFrame:
+        """The DataFrame of table ``name`` (read once, then cached; do not mutate it)."""
+        if name not in TABLES:
+            raise KeyError(f"no table {name!r}; tables: {sorted(TABLES)}")
+        if name not in self._frames:
+            result = read_table(self.path, name)
+            self._frames[name] = result.frame
+            self._table_warnings.extend(result.warnings)
+        return self._frames[name]
+
+    @property
+    def processes(self) -> pd.DataFrame:
+        return self.table("processes")
+
+    @property
+    def threads(self) -> pd.DataFrame:
+        return self.table("threads")
+
+    @property
+    def syscalls(self) -> pd.DataFrame:
+        return self.table("syscalls")
+
+    @property
+    def slow_syscalls(self) -> pd.DataFrame:
+        return self.table("slow_syscalls")
+
+    @property
+    def network(self) -> pd.DataFrame:
+        return self.table("network")
+
+    @property
+    def connections(self) -> pd.DataFrame:
+        return self.table("connections")
+
+    @property
+    def file_io(self) -> pd.DataFrame:
+        return self.table("file_io")
+
+    @property
+    def offcpu(self) -> pd.DataFrame:
+        return self.table("offcpu")
+
+    @property
+    def offcpu_blocks(self) -> pd.DataFrame:
+        return self.table("offcpu_blocks")
+
+    @property
+    def gc(self) -> pd.DataFrame:
+        return self.table("gc")
+
+    def row_counts(self) -> dict[str, int]:
+        """Rows per table: exact for tables already read, else from Parquet footers."""
+        return {name: len(self._frames[name]) if name in self._frames
+                else count_rows(self.path, name) for name in TABLES}
+
+    # -- event log ---------------------------------------------------------------------------
+
+    def eventlog_path(self) -> Path | None:
+        """Where the Spark event log is: meta.eventlog.path, else DIR/eventlog; None if absent."""
+        recorded: str | None = (self.meta.get("eventlog") or {}).get("path")
+        candidates = [] if not recorded else [self.path / recorded]  # absolute stays absolute
+        candidates.append(self.path / "eventlog")
+        for candidate in candidates:
+            if candidate.is_file() or (candidate.is_dir() and any(candidate.iterdir())):
+                return candidate
+        return None
+
+    @property
+    def eventlog(self) -> EventLog | None:
+        """Spark's event log (read on first access); None when the run has none."""
+        if not self._eventlog_read:
+            self._eventlog_read = True
+            path = self.eventlog_path()
+            if path is not None:
+                try:
+                    from profiler.eventlog import read_eventlog
+
+                    app_id = (self.meta.get("eventlog") or {}).get("app_id")
+                    self._eventlog = read_eventlog(path, app_id=app_id)
+                except Exception as error:  # kept and raised on each access, not at load
+                    self._eventlog_error = error
+        if self._eventlog_error is not None:
+            raise self._eventlog_error
+        return self._eventlog
+
+    # -- clock -------------------------------------------------------------------------------
+
+    @overload
+    def to_utc(self, ns: int) -> pd.Timestamp: ...
+
+    @overload
+    def to_utc(self, ns: pd.Series[Any]) -> pd.Series[Any]: ...
+
+    def to_utc(self, ns: int | pd.Series[Any]) -> pd.Timestamp | pd.Series[Any]:
+        """CLOCK_MONOTONIC ns -> UTC timestamps, linear between the start and end anchors.
+
+        With only the start anchor, the offset between the two clocks is applied.
+        """
+        mono0, real0, slope = self._clock_map()
+        if isinstance(ns, pd.Series):
+            missing = ns.isna().to_numpy()
+            values = ns.fillna(0).to_numpy(dtype=np.int64) if missing.any() else ns.to_numpy(
+                dtype=np.int64)
+            delta = values - mono0
+            # int64 offset plus a float correction keeps ns precision over long runs
+            utc_ns = real0 + delta + np.rint(delta * (slope - 1.0)).astype(np.int64)
+            stamps = pd.to_datetime(utc_ns, unit="ns", utc=True)
+            result = pd.Series(stamps, index=ns.index, name=ns.name)
+            return result.mask(missing) if missing.any() else result
+        delta_one = int(ns) - mono0
+        return pd.Timestamp(real0 + delta_one + round(delta_one * (slope - 1.0)), unit="ns",
+                            tz="UTC")
+
+    def _clock_map(self) -> tuple[int, int, float]:
+        clock = self.meta.get("clock") or {}
+        start, end = clock.get("start"), clock.get("end")
+        if not start:
+            raise InputError(f"{self.path}/meta.json has no clock anchors",
+                             "the run was cut short before recording started")
+        mono0, real0 = int(start["monotonic_ns"]), int(start["realtime_ns"])
+        slope = 1.0
+        if end and int(end["monotonic_ns"]) != mono0:
+            slope = (int(end["realtime_ns"]) - real0) / (int(end["monotonic_ns"]) - mono0)
+        return mono0, real0, slope
+
+    # -- diagnostics -------------------------------------------------------------------------
+
+    @property
+    def warnings(self) -> list[str]:
+        """Why the data may be partial: status, lost events, failed probes, damaged parts.
+
+        Damaged parts are found when their table is first read.
+        """
+        found: list[str] = []
+        status = self.meta.get("status")
+        if status in _CUT_SHORT:
+            found.append(_CUT_SHORT[status])
+        lost = {k: int(v) for k, v in (self.meta.get("lost_events") or {}).items()
+                if isinstance(v, (int, float)) and v > 0}
+        if lost:
+            detail = ", ".join(f"{k}: {v}" for k, v in sorted(lost.items()))
+            found.append(f"{sum(lost.values())} events were lost ({detail})")
+        failed = (self.meta.get("probes") or {}).get("failed") or {}
+        if failed:
+            detail = "; ".join(f"{k} ({v})" for k, v in sorted(failed.items())) if isinstance(
+                failed, dict) else "; ".join(str(name) for name in failed)
+            found.append(f"probes that failed to attach: {detail}")
+        return found + self._table_warnings
+
+    def summary(self) -> str:
+        """A few lines: command, host, status, duration, rows per table, warnings."""
+        meta = self.meta
+        command = meta.get("command") or meta.get("argv") or "?"
+        if isinstance(command, list):
+            command = " ".join(str(word) for word in command)
+        kernel = meta.get("kernel", "?")
+        if isinstance(kernel, dict):
+            kernel = kernel.get("release", "?")
+        lines = [
+            f"sparkprof run {self.path}",
+            f"  command: {command}",
+            f"  host: {meta.get('host', '?')}  kernel: {kernel}",
+            f"  status: {meta.get('status', '?')}  started: {meta.get('started_utc', '?')}"
+            f"  duration: {self._duration_text()}",
+            "  rows: " + ", ".join(f"{k} {v}" for k, v in self.row_counts().items()),
+        ]
+        lines += [f"  warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+    def _duration_text(self) -> str:
+        clock = self.meta.get("clock") or {}
+        if clock.get("start") and clock.get("end"):
+            elapsed_ns = int(clock["end"]["monotonic_ns"]) - int(clock["start"]["monotonic_ns"])
+            return f"{elapsed_ns / 1e9:.1f} s"
+        return "?"
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{k}={v}" for k, v in self.row_counts().items())
+        return f"<Profile {self.path} status={self.meta.get('status')!r} {counts}>"

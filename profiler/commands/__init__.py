@@ -7,7 +7,7 @@ import importlib
 import click
 
 # Module names under profiler.commands; each exposes a click command called ``command``.
-_COMMAND_MODULES: tuple[str, ...] = ("doctor", "eventlog", "record")
+_COMMAND_MODULES: tuple[str, ...] = ("doctor", "eventlog", "flamegraph", "record")
 
 
 def register_all(group: click.Group) -> None:

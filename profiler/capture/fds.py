@@ -1,0 +1,248 @@
+"""What each (pid, fd) of the per-fd aggregates was: a TCP socket (addresses and peer class),
+a regular file (path) or something else, and when.
+
+The BPF side cannot cheaply tell a socket from a file, so fds are resolved here: from open
+events (path), connect/accept events (then /proc/PID/fd while the fd is alive) and, for fds
+seen only in aggregates, /proc at drain time. Each fd keeps a history of (since, until,
+target) intervals so a number reused after close() is attributed to the right target.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from profiler.capture import procfs
+from profiler.capture.peers import classify_peer
+from profiler.capture.sockets import FdBorrower, scan_sockets
+
+
+@dataclass
+class FdTarget:
+    kind: str  # socket | file | other | unresolved
+    path: str = ""
+    local_addr: str = ""
+    local_port: int = 0
+    remote_addr: str = ""
+    remote_port: int = 0
+    peer_class: str = "unknown"
+    inode: int | None = None
+
+
+@dataclass
+class _Generation:
+    since_ns: int
+    until_ns: int | None  # when it was closed
+    target: FdTarget
+
+
+# An fd gone before it could be identified (a pipe or dup of a short-lived process, most
+# often): left to the syscalls table and counted, not guessed at.
+UNRESOLVED = FdTarget(kind="unresolved")
+LISTEN = 10
+
+
+@dataclass
+class SocketDirectory:
+    """The TCP sockets the tracked processes hold and which pid owns each inode, refreshed
+    at most every ``max_age_s`` (a forced refresh for a new socket: every ``min_age_s``)."""
+
+    max_age_s: float = 0.5
+    min_age_s: float = 0.02
+    by_inode: dict[int, procfs.TcpSocket] = field(default_factory=dict)
+    by_tuple: dict[tuple[str, int, str, int], procfs.TcpSocket] = field(default_factory=dict)
+    by_local: dict[tuple[str, int], procfs.TcpSocket] = field(default_factory=dict)
+    owner_of_inode: dict[int, int] = field(default_factory=dict)
+    local_addrs: set[str] = field(default_factory=lambda: {"127.0.0.1", "::1"})
+    borrower: FdBorrower = field(default_factory=FdBorrower)
+    _taken_at: float = -1.0
+
+    def refresh(self, pids: list[int], force: bool = False) -> None:
+        now = time.monotonic()
+        if now - self._taken_at < (self.min_age_s if force else self.max_age_s):
+            return
+        first = self._taken_at < 0
+        self._taken_at = now
+        if self.borrower.available:
+            self.by_inode, self.owner_of_inode = scan_sockets(pids, self.borrower,
+                                                              self.by_inode)
+        if first or not self.borrower.available:
+            # /proc/net/tcp is slow (it walks every socket of the host): read once for the
+            # host's own addresses, and always only where fds cannot be borrowed.
+            sockets = procfs.read_tcp_sockets(pids[0] if pids else os.getpid())
+            self.local_addrs |= {s.local_addr for s in sockets}
+            if not self.borrower.available:
+                self.by_inode = {s.inode: s for s in sockets if s.inode}
+                self.owner_of_inode = {}
+                for pid in pids:
+                    for link in procfs.read_fd_links(pid).values():
+                        inode = procfs.socket_inode(link)
+                        if inode is not None:
+                            self.owner_of_inode[inode] = pid
+        self.by_tuple = {(s.local_addr, s.local_port, s.remote_addr, s.remote_port): s
+                         for s in self.by_inode.values()}
+        self.by_local = {(s.local_addr, s.local_port): s for s in self.by_inode.values()
+                         if s.state != LISTEN}
+        self.local_addrs |= {s.local_addr for s in self.by_inode.values()
+                             if s.local_addr not in ("0.0.0.0", "::")}
+
+    def listener_owner(self, addr: str, port: int) -> int | None:
+        for sock in self.by_inode.values():
+            if (sock.state == LISTEN and sock.local_port == port
+                    and sock.local_addr in (addr, "0.0.0.0", "::")):
+                return self.owner_of_inode.get(sock.inode)
+        return None
+
+    def peer_owner(self, laddr: str, lport: int, raddr: str, rport: int) -> int | None:
+        """The tracked pid at the other end of a local connection: the owner of the peer
+        socket, or of the listener when the peer is not accepted yet."""
+        peer = self.by_tuple.get((raddr, rport, laddr, lport))
+        if peer is None and not lport:  # our own end unknown: the peer's end is enough
+            peer = self.by_local.get((raddr, rport))
+        owner = self.owner_of_inode.get(peer.inode) if peer is not None else None
+        return owner if owner is not None else self.listener_owner(raddr, rport)
+
+    def is_local(self, addr: str) -> bool:
+        return addr in self.local_addrs or addr.startswith("127.")
+
+
+class FdResolver:
+    """(pid, fd, generation) -> FdTarget.
+
+    The generation of an fd number is how many times the process closed it (the BPF side
+    counts the same closes and tags the per-fd aggregates with it), so a number reused for
+    another file within one time bucket still maps to the right target."""
+
+    def __init__(self, role_of: Callable[[int], str | None], live_pids: Callable[[], list[int]],
+                 driver_rpc_ports: Callable[[], set[int]]) -> None:
+        self._role_of = role_of
+        self._live_pids = live_pids
+        self._driver_rpc_ports = driver_rpc_ports
+        self._targets: dict[tuple[int, int], dict[int, _Generation]] = {}
+        self._closes: dict[tuple[int, int], int] = {}
+        self.unresolved = 0  # (bucket, thread, fd) rows whose fd could not be identified
+        self.sockets = SocketDirectory()
+
+    # -- events ----------------------------------------------------------------------------
+    def generation(self, pid: int, fd: int) -> int:
+        return self._closes.get((pid, fd), 0)
+
+    def opened(self, pid: int, fd: int, ts: int, target: FdTarget) -> None:
+        gens = self._targets.setdefault((pid, fd), {})
+        gens[self.generation(pid, fd)] = _Generation(ts, None, target)
+
+    def closed(self, pid: int, fd: int, ts: int) -> None:
+        key = (pid, fd)
+        current = self._targets.get(key, {}).get(self.generation(pid, fd))
+        if current is not None:
+            current.until_ns = ts
+        self._closes[key] = self.generation(pid, fd) + 1
+
+    def inherit(self, parent: int, child: int, ts: int) -> None:
+        """A forked child starts with its parent's open fds (its closes count from 0)."""
+        for (pid, fd), gens in list(self._targets.items()):
+            if pid == parent:
+                current = gens.get(self.generation(pid, fd))
+                if current is not None and current.until_ns is None:
+                    self._targets[(child, fd)] = {0: _Generation(ts, None, current.target)}
+
+    def scan(self, pid: int, ts: int) -> None:
+        """Record every fd a live process has now (after exec, or when tracking starts)."""
+        for fd in procfs.read_fd_links(pid):
+            gens = self._targets.setdefault((pid, fd), {})
+            if self.generation(pid, fd) not in gens:
+                target = self.resolve_now(pid, fd)
+                if target is not None:
+                    gens[self.generation(pid, fd)] = _Generation(ts, None, target)
+
+    def close(self) -> None:
+        self.sockets.borrower.close()
+
+    def prune(self, before_ns: int) -> None:
+        """Forget targets closed before ``before_ns`` (no data about them is still coming),
+        so memory stays bounded on long runs."""
+        for key, gens in list(self._targets.items()):
+            for gen in [g for g, t in gens.items()
+                        if t.until_ns is not None and t.until_ns < before_ns]:
+                del gens[gen]
+            if not gens:
+                del self._targets[key]
+
+    def forget_process(self, pid: int) -> list[int]:
+        """Drop what is known about an exited process; its fds that were ever closed (their
+        generation counters in the kernel can go too)."""
+        self.sockets.borrower.forget(pid)
+        for key in [key for key in self._targets if key[0] == pid]:
+            del self._targets[key]
+        closed = [fd for (p, fd) in self._closes if p == pid]
+        for fd in closed:
+            del self._closes[(pid, fd)]
+        return closed
+
+    def resolve_now(self, pid: int, fd: int) -> FdTarget | None:
+        """Resolve a live fd from /proc (None when it is gone)."""
+        link = procfs.read_fd_link(pid, fd)
+        if link is None:
+            return None
+        inode = procfs.socket_inode(link)
+        if inode is None:
+            if link.startswith("/"):
+                return FdTarget(kind="file", path=link)
+            return FdTarget(kind="other", path=link)
+        sock = self.sockets.borrower.endpoint(pid, fd, inode)
+        if sock is not None:
+            self.sockets.by_inode[inode] = sock
+            self.sockets.owner_of_inode[inode] = pid
+            return self.classified(pid, sock.local_addr, sock.local_port, sock.remote_addr,
+                                   sock.remote_port, inode)
+        return self.socket_target(pid, inode)
+
+    def socket_target(self, pid: int, inode: int) -> FdTarget:
+        self.sockets.refresh(self._live_pids())
+        sock = self.sockets.by_inode.get(inode)
+        if sock is None:
+            self.sockets.refresh(self._live_pids(), force=True)
+            sock = self.sockets.by_inode.get(inode)
+        if sock is None:  # a Unix or UDP socket, or already gone
+            return FdTarget(kind="socket", inode=inode)
+        return self.classified(pid, sock.local_addr, sock.local_port, sock.remote_addr,
+                               sock.remote_port, inode)
+
+    def classified(self, pid: int, laddr: str, lport: int, raddr: str, rport: int,
+                   inode: int | None = None, refresh: bool = True) -> FdTarget:
+        """A socket target with its peer class; ``refresh``: re-read /proc (rate-limited)
+        when the other end is not in the current snapshot."""
+        local = self.sockets.is_local(raddr)
+        remote_pid = None
+        if local:
+            remote_pid = self.sockets.peer_owner(laddr, lport, raddr, rport)
+            if remote_pid is None and refresh:
+                self.sockets.refresh(self._live_pids(), force=True)
+                remote_pid = self.sockets.peer_owner(laddr, lport, raddr, rport)
+        remote_role = self._role_of(remote_pid) if remote_pid is not None else None
+        peer_class = classify_peer(self._role_of(pid), remote_role, lport, rport, local,
+                                   self._driver_rpc_ports())
+        return FdTarget(kind="socket", local_addr=laddr, local_port=lport, remote_addr=raddr,
+                        remote_port=rport, peer_class=peer_class, inode=inode)
+
+    # -- lookups ---------------------------------------------------------------------------
+    def target(self, pid: int, fd: int, gen: int) -> FdTarget:
+        """What (pid, fd) was in its generation ``gen``; the live fd from /proc when that is
+        the current generation and nothing is known yet."""
+        found = self._targets.get((pid, fd), {}).get(gen)
+        if found is not None:
+            target = found.target
+            if target.kind == "socket" and target.peer_class == "unknown" and target.remote_port:
+                # Classified before the other end was known (a fast connect): try again.
+                found.target = target = self.classified(
+                    pid, target.local_addr, target.local_port, target.remote_addr,
+                    target.remote_port, target.inode, refresh=False)
+            return target
+        now = self.resolve_now(pid, fd) if gen == self.generation(pid, fd) else None
+        if now is None:
+            self.unresolved += 1
+            return UNRESOLVED
+        self._targets.setdefault((pid, fd), {})[gen] = _Generation(0, None, now)
+        return now

@@ -1,0 +1,81 @@
+"""Stack ids (BPF_STACK_TRACE) to frame names, resolved while the process is alive.
+
+A failed walk (a negative errno instead of an id, or an id whose entry is gone) becomes the
+single frame ``[missing user stack]`` / ``[missing kernel stack]`` and is counted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+NO_STACK = -1  # the BPF side took no stack (switched off, or a preempted thread)
+MISSING_USER = "[missing user stack]"
+MISSING_KERNEL = "[missing kernel stack]"
+_MAX_CACHED = 50_000
+
+
+class StackResolver:
+    def __init__(self, bpf: Any) -> None:
+        self._bpf = bpf
+        self._table = bpf[b"stacks"] if _has_table(bpf, "stacks") else None
+        self._user: dict[tuple[int, int], list[str]] = {}
+        self._kernel: dict[int, list[str]] = {}
+        self.missing_user = 0
+        self.missing_kernel = 0
+
+    def _addresses(self, stack_id: int) -> list[int] | None:
+        if self._table is None or stack_id < 0:
+            return None
+        try:
+            return [int(addr) for addr in self._table.walk(stack_id)]
+        except KeyError:
+            return None
+
+    def user(self, pid: int, stack_id: int) -> list[str]:
+        """Frames leaf first."""
+        key = (pid, stack_id)
+        frames = self._user.get(key)
+        if frames is not None:
+            return frames
+        addresses = self._addresses(stack_id)
+        if not addresses:
+            self.missing_user += 1
+            return [MISSING_USER]
+        frames = [_text(self._bpf.sym(addr, pid, show_module=True, show_offset=False))
+                  for addr in addresses]
+        if len(self._user) > _MAX_CACHED:
+            self._user.clear()
+        self._user[key] = frames
+        return frames
+
+    def kernel(self, stack_id: int) -> list[str]:
+        frames = self._kernel.get(stack_id)
+        if frames is not None:
+            return frames
+        addresses = self._addresses(stack_id)
+        if not addresses:
+            self.missing_kernel += 1
+            return [MISSING_KERNEL]
+        frames = [_text(self._bpf.ksym(addr)) for addr in addresses]
+        if len(self._kernel) > _MAX_CACHED:
+            self._kernel.clear()
+        self._kernel[stack_id] = frames
+        return frames
+
+    def forget_process(self, pid: int) -> None:
+        """Drop BCC's symbol cache of an exited process (its memory would only grow)."""
+        caches = getattr(self._bpf, "_sym_caches", None)
+        if isinstance(caches, dict):
+            caches.pop(pid, None)
+
+
+def _has_table(bpf: Any, name: str) -> bool:
+    try:
+        bpf.get_table(name.encode())
+    except KeyError:
+        return False
+    return True
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value

@@ -1,0 +1,93 @@
+"""Which syscalls the BPF side counts, and how: the ``sys_flags`` array (indexed by syscall
+number) that bpf/syscalls.c reads before anything else. Pure; the number <-> name table
+comes from the caller (BCC's ``bcc.syscall.syscalls`` on the capture side)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+# Bit layout shared with bpf/syscalls.c (FL_*).
+FAMILY_CODES: dict[str, int] = {"net": 1, "io": 2, "other": 3}
+FAMILY_NAMES: dict[int, str] = {code: name for name, code in FAMILY_CODES.items()}
+FL_FD_READ = 4
+FL_FD_WRITE = 8
+FL_CONNECT = 16
+FL_ACCEPT = 32
+FL_CLOSE = 64
+FL_OPEN = 128
+FL_OPENAT = 256
+FL_EXIT = 512
+SYS_FLAGS_SIZE = 512
+
+NET_SYSCALLS: frozenset[str] = frozenset({
+    "socket", "socketpair", "connect", "accept", "accept4", "bind", "listen", "shutdown",
+    "sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg", "getsockopt",
+    "setsockopt", "getsockname", "getpeername",
+})
+IO_SYSCALLS: frozenset[str] = frozenset({
+    "read", "write", "pread64", "pwrite64", "readv", "writev", "preadv", "pwritev",
+    "preadv2", "pwritev2", "open", "openat", "openat2", "creat", "close", "lseek", "fsync",
+    "fdatasync", "sync_file_range", "fallocate", "ftruncate", "sendfile", "splice",
+    "copy_file_range", "io_uring_enter", "io_submit", "io_getevents", "mmap", "munmap",
+    "msync", "fstat", "newfstatat", "statx", "unlink", "unlinkat", "rename", "renameat2",
+    "mkdir", "mkdirat", "getdents64",
+})
+# Data-moving calls whose first argument is the fd and whose result is a byte count.
+FD_READ_SYSCALLS: frozenset[str] = frozenset({
+    "read", "pread64", "readv", "preadv", "preadv2", "recvfrom", "recvmsg",
+})
+FD_WRITE_SYSCALLS: frozenset[str] = frozenset({
+    "write", "pwrite64", "writev", "pwritev", "pwritev2", "sendto", "sendmsg", "sendfile",
+})
+EXIT_SYSCALLS: frozenset[str] = frozenset({"exit", "exit_group"})
+
+
+def family_of(name: str) -> str:
+    if name in NET_SYSCALLS:
+        return "net"
+    if name in IO_SYSCALLS:
+        return "io"
+    return "other"
+
+
+def syscall_flags(name: str, families: frozenset[str], lifecycle: bool) -> int:
+    """The ``sys_flags`` word for one syscall: 0 means the probes ignore it."""
+    flags = 0
+    family = family_of(name)
+    if family in families:
+        flags |= FAMILY_CODES[family]
+    if name in EXIT_SYSCALLS:
+        return FL_EXIT  # only its status is kept; exit_group never returns
+    if "net" in families or "io" in families:
+        # Per-fd byte accounting feeds the network and file_io tables.
+        if name in FD_READ_SYSCALLS:
+            flags |= FL_FD_READ
+        if name in FD_WRITE_SYSCALLS:
+            flags |= FL_FD_WRITE
+        # Opens and closes name the fds so that short-lived ones are resolved.
+        if name in ("open", "creat"):
+            flags |= FL_OPEN
+        if name in ("openat", "openat2"):
+            flags |= FL_OPENAT
+        if name == "close":
+            flags |= FL_CLOSE
+    if lifecycle or "net" in families:
+        if name == "connect":
+            flags |= FL_CONNECT
+        if name in ("accept", "accept4"):
+            flags |= FL_ACCEPT
+        if name == "close":
+            flags |= FL_CLOSE
+    return flags
+
+
+def build_flag_table(numbers: Mapping[int, str], families: frozenset[str],
+                     lifecycle: bool) -> dict[int, int]:
+    """syscall number -> non-zero flags, for every number below SYS_FLAGS_SIZE."""
+    table = {}
+    for number, name in numbers.items():
+        if 0 <= number < SYS_FLAGS_SIZE:
+            flags = syscall_flags(name, families, lifecycle)
+            if flags:
+                table[number] = flags
+    return table

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from profiler.compare import compare
     from profiler.eventlog import EventLog, read_eventlog
     from profiler.profile import Profile, load
 
-__all__ = ["EventLog", "Profile", "__version__", "load", "read_eventlog"]
+__all__ = ["EventLog", "Profile", "__version__", "compare", "load", "read_eventlog"]
 
 
 def __getattr__(name: str) -> Any:
@@ -28,4 +29,8 @@ def __getattr__(name: str) -> Any:
         from profiler import profile
 
         return getattr(profile, name)
+    if name == "compare":
+        from profiler.compare import compare
+
+        return compare
     raise AttributeError(f"module 'profiler' has no attribute {name!r}")

@@ -3,6 +3,10 @@
 Works without root, BCC, Java or Spark. ``load`` reads only meta.json; each table is read
 on first access and cached. Times in the tables are CLOCK_MONOTONIC nanoseconds;
 ``Profile.to_utc`` places them on Spark's UTC timeline with the clock anchors in meta.json.
+
+Analysis: ``stages``/``tasks`` (from the event log), ``breakdown()`` (stage x category ms),
+``findings()``, ``report()``, ``plot.timeline()/.breakdown()/.latency()`` (matplotlib
+Figures) and ``flamegraph(kind=..., stage=...)``.
 """
 
 from __future__ import annotations
@@ -13,13 +17,19 @@ from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from profiler.errors import InputError
-from profiler.rundir.reader import count_rows, read_meta, read_table
+from profiler.rundir.reader import count_rows, list_parts, read_meta, read_table
 from profiler.rundir.schema import TABLES
 
 if TYPE_CHECKING:
+    from profiler.correlate import Breakdown
     from profiler.eventlog import EventLog
+    from profiler.flamegraph import FlameGraph
+    from profiler.plots import PlotAccessor
+    from profiler.report.model import Report
 
 _CUT_SHORT = {
     "recording": "the run was cut short (status 'recording': the recorder never finished); "
@@ -27,6 +37,27 @@ _CUT_SHORT = {
     "incomplete": "the run is incomplete (stopped early or a write failed); what was written "
                   "is present",
 }
+
+
+def read_extra_table(run_dir: Path, name: str) -> pd.DataFrame | None:
+    """A table the schema does not list (yet) as stored, lists Arrow-backed; None if absent."""
+    parts = list_parts(run_dir, name)
+    if not parts:
+        return None
+    try:
+        arrow = pq.read_table([str(part) for part in parts])
+    except (OSError, pa.ArrowException) as error:
+        raise InputError(f"cannot read {run_dir}/{name}: {error}",
+                         "the run directory may be damaged") from error
+    frame: pd.DataFrame = arrow.to_pandas(
+        types_mapper=lambda kind: pd.ArrowDtype(kind) if pa.types.is_list(kind) else None)
+    return frame
+
+
+def _empty_eventlog_table(table: str) -> pd.DataFrame:
+    from profiler.eventlog import COLUMNS
+
+    return pd.DataFrame({name: pd.Series(dtype=object) for name in COLUMNS[table]})
 
 
 def load(run_dir: str | os.PathLike[str]) -> Profile:
@@ -46,13 +77,22 @@ class Profile:
         self._eventlog: EventLog | None = None
         self._eventlog_error: Exception | None = None
         self._eventlog_read = False
+        self._optional: dict[str, pd.DataFrame | None] = {}
+        self._breakdown: Breakdown | None = None
 
     # -- tables ------------------------------------------------------------------------------
 
     def table(self, name: str) -> pd.DataFrame:
-        """The DataFrame of table ``name`` (read once, then cached; do not mutate it)."""
+        """The DataFrame of table ``name`` (read once, then cached; do not mutate it).
+
+        Tables newer than this format version (``samples``, ``jni``) are read as they are
+        stored when the run has them; KeyError when it does not.
+        """
         if name not in TABLES:
-            raise KeyError(f"no table {name!r}; tables: {sorted(TABLES)}")
+            extra = self.optional_table(name)
+            if extra is None:
+                raise KeyError(f"no table {name!r}; tables: {sorted(TABLES)}")
+            return extra
         if name not in self._frames:
             result = read_table(self.path, name)
             self._frames[name] = result.frame
@@ -99,6 +139,14 @@ class Profile:
     def gc(self) -> pd.DataFrame:
         return self.table("gc")
 
+    def optional_table(self, name: str) -> pd.DataFrame | None:
+        """Like ``table`` but None when the run holds no such table (a newer one, absent)."""
+        if name in TABLES:
+            return self.table(name)
+        if name not in self._optional:
+            self._optional[name] = read_extra_table(self.path, name)
+        return self._optional[name]
+
     def row_counts(self) -> dict[str, int]:
         """Rows per table: exact for tables already read, else from Parquet footers."""
         return {name: len(self._frames[name]) if name in self._frames
@@ -133,6 +181,70 @@ class Profile:
         if self._eventlog_error is not None:
             raise self._eventlog_error
         return self._eventlog
+
+    @property
+    def stages(self) -> pd.DataFrame:
+        """Stage attempts from the event log (columns: ``profiler.eventlog.COLUMNS``);
+        empty with the same columns when the run has no event log."""
+        eventlog = self.eventlog
+        return eventlog.stages if eventlog is not None else _empty_eventlog_table("stages")
+
+    @property
+    def tasks(self) -> pd.DataFrame:
+        """Task attempts from the event log; empty with the same columns without one."""
+        eventlog = self.eventlog
+        return eventlog.tasks if eventlog is not None else _empty_eventlog_table("tasks")
+
+    # -- analysis ----------------------------------------------------------------------------
+
+    def correlation(self) -> Breakdown:
+        """The full correlation result (``profiler.correlate.Breakdown``), computed once."""
+        if self._breakdown is None:
+            from profiler.correlate import compute_breakdown, sources_from_profile
+
+            self._breakdown = compute_breakdown(sources_from_profile(self))
+        return self._breakdown
+
+    def breakdown(self, coverage: bool = False) -> pd.DataFrame:
+        """Stage (stage_id, stage_attempt) x category task time in ms, plus ``unexplained``.
+
+        A category that was not captured is NaN, never 0. ``coverage=True`` adds
+        task_time_ms, explained_ms and explained_pct.
+        """
+        result = self.correlation()
+        table = result.table()
+        if coverage:
+            table = result.coverage().drop(columns=["unexplained"]).join(table)
+        return table.copy()
+
+    def findings(self, top: int = 10) -> pd.DataFrame:
+        """The largest (stage, category) pieces of task time, one row each, with a text."""
+        from profiler.correlate import findings, findings_frame
+
+        return findings_frame(findings(self.correlation(), top=top))
+
+    def report(self, latency: bool = True, flamegraph_stages: int = 0) -> Report:
+        """The latency-overhead report model (what ``sparkprof report`` renders)."""
+        from profiler.report import build_report
+
+        return build_report(self, latency=latency, flamegraph_stages=flamegraph_stages)
+
+    @property
+    def plot(self) -> PlotAccessor:
+        """Figures: ``p.plot.timeline()``, ``p.plot.breakdown()``, ``p.plot.latency()``."""
+        from profiler.plots import PlotAccessor
+
+        return PlotAccessor(self)
+
+    def flamegraph(self, kind: str | None = None, stage: int | str | None = None,
+                   **filters: Any) -> FlameGraph:
+        """A flame graph ("cpu", "offcpu", "jni"), optionally of one stage ("3" or "3.1")."""
+        try:
+            from profiler.flamegraph import flamegraph
+        except ImportError as error:  # pragma: no cover - the renderer ships with sparkprof
+            raise InputError("this sparkprof has no flame-graph renderer",
+                             "install the complete sparkprof package") from error
+        return flamegraph(self, kind=kind, stage=stage, **filters)
 
     # -- clock -------------------------------------------------------------------------------
 

@@ -7,7 +7,9 @@ import importlib
 import click
 
 # Module names under profiler.commands; each exposes a click command called ``command``.
-_COMMAND_MODULES: tuple[str, ...] = ("doctor", "eventlog", "flamegraph", "record")
+_COMMAND_MODULES: tuple[str, ...] = (
+    "compare", "doctor", "eventlog", "flamegraph", "record", "report",
+)
 
 
 def register_all(group: click.Group) -> None:

@@ -167,7 +167,7 @@ class Recorder:
             return self.request.output
         label = (command_label(self.request.command) if self.request.command
                  else "pid" + "-".join(str(pid) for pid in self.request.pids))
-        return Path(default_run_dir_name(label, dt.datetime.now(dt.timezone.utc)))
+        return Path(default_run_dir_name(label, dt.datetime.now(dt.UTC)))
 
     def _record(self, run: _Run, env: dict[str, str], path: str | None) -> int:
         plan: SparkPlan | None = None

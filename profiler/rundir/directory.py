@@ -26,8 +26,8 @@ _REMEDY = "use --force or another -o"
 def default_run_dir_name(label: str, now: dt.datetime) -> str:
     """``sparkprof-<label>-<UTC yyyymmddTHHMMSSZ>``; a naive ``now`` is taken as UTC."""
     clean = _UNSAFE_CHARS.sub("-", label).strip("-.")[:_MAX_LABEL].strip("-.") or "run"
-    utc = now.replace(tzinfo=dt.timezone.utc) if now.tzinfo is None else now.astimezone(
-        dt.timezone.utc)
+    utc = now.replace(tzinfo=dt.UTC) if now.tzinfo is None else now.astimezone(
+        dt.UTC)
     return f"sparkprof-{clean}-{utc.strftime('%Y%m%dT%H%M%SZ')}"
 
 

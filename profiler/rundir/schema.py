@@ -82,11 +82,24 @@ TABLES: dict[str, pa.Schema] = {
         ("pid", _I32), ("tid", _I32), ("start_ns", _I64), ("end_ns", _I64),
         ("duration_ns", _I64), ("kind", _STR), ("pool", _STR, True),
     ),
+    "samples": _schema(
+        "samples",
+        ("ts_ns", _I64), ("pid", _I32), ("tid", _I32), ("cpu", _I32),
+        ("user_stack", _STACK), ("kernel_stack", _STACK), ("count", _I64),
+    ),
+    "jni": _schema(
+        "jni",
+        ("bucket_ns", _I64), ("pid", _I32), ("tid", _I32), ("library", _STR),
+        ("class_name", _STR), ("method", _STR), ("symbol", _STR), ("calls", _I64),
+        ("total_ns", _I64), ("max_ns", _I64), ("hist_first_bucket", _I32),
+        ("hist", pa.list_(_I64)),
+    ),
 }
 
 # Columns computed by the writer, not appended: RunWriter.append("syscalls", ...) takes the
 # dense 32-bucket ``hist`` and stores it sparse (see profiler.rundir.histogram).
-DERIVED_COLUMNS: dict[str, tuple[str, ...]] = {"syscalls": ("hist_first_bucket",)}
+DERIVED_COLUMNS: dict[str, tuple[str, ...]] = {"syscalls": ("hist_first_bucket",),
+                                               "jni": ("hist_first_bucket",)}
 
 # Tables whose rows are updated over time: on load the last row per key wins.
 LAST_ROW_WINS: dict[str, str] = {"processes": "pid", "threads": "tid"}

@@ -31,6 +31,7 @@ from profiler.errors import OutputError
 from profiler.rundir import histogram, safefs
 from profiler.rundir.schema import (
     DEFAULT_BUCKET_NS,
+    DERIVED_COLUMNS,
     FORMAT_VERSION,
     append_columns,
     table_schema,
@@ -44,7 +45,7 @@ ColumnValues: TypeAlias = "np.ndarray[Any, Any] | Sequence[Any] | pa.Array"
 
 def utc_now_iso() -> str:
     """The current UTC time as ``2026-11-21T12:00:00.123Z``."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     return now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -259,8 +260,8 @@ def _to_batch(table: str, columns: Mapping[str, ColumnValues]) -> pa.RecordBatch
     extra = sorted(set(columns) - set(expected))
     if missing or extra:
         raise ValueError(f"table {table!r}: missing column(s) {missing}, extra column(s) {extra}")
-    if table == "syscalls":
-        columns = _with_trimmed_hist(columns)
+    if "hist_first_bucket" in DERIVED_COLUMNS.get(table, ()):
+        columns = _with_trimmed_hist(table, columns)
     arrays = [_to_array(table, f, columns[f.name]) for f in schema]
     lengths = {f.name: len(a) for f, a in zip(schema, arrays, strict=True)}
     if len(set(lengths.values())) > 1:
@@ -268,11 +269,12 @@ def _to_batch(table: str, columns: Mapping[str, ColumnValues]) -> pa.RecordBatch
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def _with_trimmed_hist(columns: Mapping[str, ColumnValues]) -> dict[str, ColumnValues]:
+def _with_trimmed_hist(table: str, columns: Mapping[str, ColumnValues],
+                       ) -> dict[str, ColumnValues]:
     try:
         first, hist = histogram.trim(histogram.dense_matrix(columns["hist"]))
     except (pa.ArrowException, TypeError, ValueError) as error:
-        raise ValueError(f"table 'syscalls' column 'hist': {error}") from error
+        raise ValueError(f"table {table!r} column 'hist': {error}") from error
     return {**columns, "hist_first_bucket": first, "hist": hist}
 
 

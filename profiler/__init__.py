@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from profiler.compare import compare
+    from profiler.comparison import compare
     from profiler.eventlog import EventLog, read_eventlog
     from profiler.profile import Profile, load
 
@@ -30,7 +30,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(profile, name)
     if name == "compare":
-        from profiler.compare import compare
+        from profiler.comparison import compare
 
         return compare
     raise AttributeError(f"module 'profiler' has no attribute {name!r}")

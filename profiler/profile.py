@@ -11,6 +11,7 @@ Figures) and ``flamegraph(kind=..., stage=...)``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
@@ -52,6 +53,17 @@ def read_extra_table(run_dir: Path, name: str) -> pd.DataFrame | None:
     frame: pd.DataFrame = arrow.to_pandas(
         types_mapper=lambda kind: pd.ArrowDtype(kind) if pa.types.is_list(kind) else None)
     return frame
+
+
+def _absent_jni(breakdown: Breakdown, recorded: bool) -> Breakdown:
+    """The breakdown with JNI marked not captured (NaN) when the run never traced it."""
+    from profiler.correlate.categories import JNI
+
+    if recorded or JNI not in breakdown.present:
+        return breakdown
+    frames = {name: getattr(breakdown, name).assign(**{JNI: np.nan})
+              for name in ("ms", "measured_ms", "background_ms")}
+    return dataclasses.replace(breakdown, present=breakdown.present - {JNI}, **frames)
 
 
 def _empty_eventlog_table(table: str) -> pd.DataFrame:
@@ -139,6 +151,16 @@ class Profile:
     def gc(self) -> pd.DataFrame:
         return self.table("gc")
 
+    @property
+    def samples(self) -> pd.DataFrame:
+        """On-CPU stack samples (see docs/format.md); empty when sampling was off."""
+        return self.table("samples")
+
+    @property
+    def jni(self) -> pd.DataFrame:
+        """Calls into JNI native methods per bucket, thread and method."""
+        return self.table("jni")
+
     def optional_table(self, name: str) -> pd.DataFrame | None:
         """Like ``table`` but None when the run holds no such table (a newer one, absent)."""
         if name in TABLES:
@@ -202,8 +224,15 @@ class Profile:
         if self._breakdown is None:
             from profiler.correlate import compute_breakdown, sources_from_profile
 
-            self._breakdown = compute_breakdown(sources_from_profile(self))
+            self._breakdown = _absent_jni(compute_breakdown(sources_from_profile(self)),
+                                          self.traced_jni())
         return self._breakdown
+
+    def traced_jni(self) -> bool:
+        """JNI tracing was on: an option says so, or the run holds a jni table folder. (The
+        table is in the schema, so it loads as an empty frame even when never recorded.)"""
+        options = self.meta.get("options") or {}
+        return bool(options.get("jni")) or (self.path / "jni").is_dir()
 
     def breakdown(self, coverage: bool = False) -> pd.DataFrame:
         """Stage (stage_id, stage_attempt) x category task time in ms, plus ``unexplained``.

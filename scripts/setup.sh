@@ -17,7 +17,7 @@ arch="$(dpkg --print-architecture)"
 release="$(uname -r)"
 
 missing=()
-for pkg in bpfcc-tools python3-bpfcc libbpfcc python3-venv python3-pip; do
+for pkg in bpfcc-tools python3-bpfcc libbpfcc python3-venv python3-pip gcc chromium; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 have_jdk=0

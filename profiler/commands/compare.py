@@ -8,9 +8,9 @@ import click
 
 import profiler
 from profiler.commands.report import Progress
-from profiler.compare import RENDERERS, compare_reports
+from profiler.comparison import RENDERERS, compare_reports
 from profiler.report import build_report, write_report
-from profiler.report.output import FORMAT_NAMES
+from profiler.report.output import FORMAT_NAMES, check_output
 
 _EPILOG = """\b
 Examples:
@@ -34,8 +34,7 @@ def command(run_a: Path, run_b: Path, format_name: str, output: str | None, forc
     end-to-end wall-time deltas, and the categories the difference comes from
     (e.g. "+11.3% end to end: +8.1% network: Python worker bridge, +2.0% GC pauses")."""
     progress = Progress(quiet)
-    if output not in (None, "-") and Path(output).exists() and not force:
-        write_report("", output, force)  # fails now with the usual message, before the work
+    check_output(output, force)  # fail before the work, not after it
     reports = []
     for label, run in (("A", run_a), ("B", run_b)):
         progress(f"loading {label} = {run}")

@@ -9,7 +9,7 @@ import click
 
 import profiler
 from profiler.report import RENDERERS, build_report, write_report
-from profiler.report.output import FORMAT_NAMES
+from profiler.report.output import FORMAT_NAMES, check_output
 
 _EPILOG = """\b
 Examples:
@@ -51,8 +51,7 @@ def command(run_dir: Path, format_name: str, output: str | None, force: bool, to
     JNI, GC, lock waits and other off-CPU time, next to Spark's own metrics; missing data
     is shown as "not captured", never as 0."""
     progress = Progress(quiet)
-    if output not in (None, "-") and Path(output).exists() and not force:
-        write_report("", output, force)  # fails now with the usual message, before the work
+    check_output(output, force)  # fail before the work, not after it
     progress(f"loading {run_dir}")
     profile = profiler.load(run_dir)
     renderer = RENDERERS[format_name]

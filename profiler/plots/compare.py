@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 from profiler.plots.figures import COLORS, new_figure
 
 if TYPE_CHECKING:
-    from profiler.compare.model import Comparison
+    from profiler.comparison.model import Comparison
 
 
 def category_delta_figure(comparison: Comparison) -> Figure:

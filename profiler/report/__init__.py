@@ -2,7 +2,7 @@
 format (text, md, json, html), each a pure ``Report -> str``.
 
 ``RENDERERS[name].render(report)``; ``write_report`` is the one place that writes a file.
-``profiler.compare`` (two runs) lives in ``profiler.compare``.
+``profiler.compare(p1, p2)`` (two runs) lives in ``profiler.comparison``.
 """
 
 from __future__ import annotations

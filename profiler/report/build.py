@@ -124,12 +124,13 @@ def _stage(key: tuple[int, int], row: Mapping[str, Any] | None,
         unexplained = float(measured["unexplained"])
         coverage = as_float(measured["explained_pct"])
         over = bool(measured["overcommitted"])
+        scale = as_float(measured.get("scale")) or 1.0
         figures = {metric: SparkFigure(as_float(theirs.get(f"spark_{metric}")),
                                        as_float(theirs.get(f"measured_{metric}")),
                                        as_float(theirs.get(f"diff_{metric}")))
                    for metric in SPARK_METRICS}
     else:
-        task_ms, unexplained, coverage, over = 0.0, 0.0, None, False
+        task_ms, unexplained, coverage, over, scale = 0.0, 0.0, None, False, 1.0
         breakdown = {c: (0.0 if c in present else None) for c in CATEGORIES}
         figures = {metric: SparkFigure(None, None, None) for metric in SPARK_METRICS}
     job, tasks = _int(info.get("job_id")), _int(info.get("num_tasks"))
@@ -140,7 +141,7 @@ def _stage(key: tuple[int, int], row: Mapping[str, Any] | None,
         num_tasks=tasks,
         start_ms=start_ms, wall_ms=wall_ms if _known(completed) else None,
         task_ms=task_ms, breakdown_ms=breakdown, unexplained_ms=unexplained,
-        coverage_pct=coverage, overcommitted=over, spark=figures)
+        coverage_pct=coverage, overcommitted=over, scale=scale, spark=figures)
 
 
 def _int(value: Any) -> int | None:
@@ -211,7 +212,7 @@ def _run_duration_ms(meta: Mapping[str, Any]) -> float | None:
 def _eventlog_warnings(profile: Profile) -> list[str]:
     eventlog = profile.eventlog
     if eventlog is None:
-        return ["the run has no Spark event log: no stages, tasks or breakdown"]
+        return []  # the correlation's notes say so
     found = [f"event log: {w}" for w in eventlog.warnings]
     if eventlog.bad_lines:
         found.append(f"event log: {eventlog.bad_lines} malformed lines were skipped")
@@ -220,7 +221,7 @@ def _eventlog_warnings(profile: Profile) -> list[str]:
 
 def jni_methods(profile: Profile) -> list[JniMethod] | None:
     jni = profile.optional_table("jni")
-    if jni is None:
+    if jni is None or not profile.traced_jni():
         return None
     top = top_jni_methods(jni)
     return [JniMethod(str(r["library"]), str(r["class_name"]), str(r["method"]),

@@ -6,31 +6,39 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from profiler.errors import SparkprofError
 from profiler.report.model import LatencyHistogram
-from profiler.rundir.histogram import histogram_matrix
 from profiler.rundir.schema import HIST_BUCKETS
 
 if TYPE_CHECKING:
     from profiler.profile import Profile
 
-_CHUNK_ROWS = 250_000  # a dense (rows, 32) int64 chunk is 64 MB
-
-
 def summed_histograms(syscalls: pd.DataFrame, codes: np.ndarray, groups: int) -> np.ndarray:
-    """(groups, 32) latency counts: rows of ``syscalls`` summed by group code.
+    """(groups, 32) latency counts: rows of ``syscalls`` summed by group code (-1: skip).
 
-    Expanded chunk by chunk: 10M rows at once would be a 2.5 GB dense matrix.
+    Works on the stored sparse form (``hist_first_bucket`` + the trimmed ``hist`` list, see
+    docs/format.md) without ``histogram_matrix``'s dense (rows, 32) expansion, which for 10M
+    rows would be a 2.5 GB array: one bincount over the stored counts.
     """
-    out = np.zeros((groups, HIST_BUCKETS), dtype=np.int64)
-    for start in range(0, len(syscalls), _CHUNK_ROWS):
-        dense = histogram_matrix(syscalls.iloc[start:start + _CHUNK_ROWS])
-        rows, slots = np.nonzero(dense)
-        flat = codes[start + rows] * HIST_BUCKETS + slots
-        out += np.bincount(flat, weights=dense[rows, slots], minlength=groups * HIST_BUCKETS
-                           ).astype(np.int64).reshape(groups, HIST_BUCKETS)
-    return out
+    out = np.zeros(groups * HIST_BUCKETS, dtype=np.int64)
+    if not len(syscalls) or groups == 0:
+        return out.reshape(groups, HIST_BUCKETS)
+    lists = pa.array(syscalls["hist"].array)
+    if isinstance(lists, pa.ChunkedArray):
+        lists = lists.combine_chunks()
+    lengths = lists.value_lengths().fill_null(0).to_numpy(zero_copy_only=False)
+    values = lists.flatten().to_numpy(zero_copy_only=False)
+    row = np.repeat(np.arange(len(lengths)), lengths)
+    slot = (np.repeat(syscalls["hist_first_bucket"].to_numpy(np.int64) - (np.cumsum(lengths)
+                                                                           - lengths), lengths)
+            + np.arange(len(values)))
+    group = np.asarray(codes, dtype=np.int64)[row]
+    keep = group >= 0
+    out += np.bincount(group[keep] * HIST_BUCKETS + slot[keep], weights=values[keep],
+                       minlength=groups * HIST_BUCKETS).astype(np.int64)
+    return out.reshape(groups, HIST_BUCKETS)
 
 
 def latency_histograms(profile: Profile, top: int = 8) -> list[LatencyHistogram] | None:
@@ -48,11 +56,12 @@ def latency_histograms(profile: Profile, top: int = 8) -> list[LatencyHistogram]
     chosen = np.argsort(-total_ns, kind="stable")[:top]
     remap = np.full(len(names), -1, dtype=np.int64)
     remap[chosen] = np.arange(len(chosen))
-    picked = remap[codes] >= 0
-    subset = syscalls[picked]
-    hist = summed_histograms(subset, remap[codes][picked], len(chosen))
-    families = syscalls.drop_duplicates("syscall").set_index("syscall")["family"]
-    return [LatencyHistogram(str(names[code]), str(families.get(names[code], "?")),
+    hist = summed_histograms(syscalls, remap[codes], len(chosen))
+    first_row = np.full(len(names), -1, dtype=np.int64)
+    first_row[codes[::-1]] = np.arange(len(codes))[::-1]  # first row of each syscall
+    family_of = syscalls["family"].to_numpy(dtype=object)
+    families = {str(names[code]): str(family_of[first_row[code]]) for code in chosen}
+    return [LatencyHistogram(str(names[code]), families[str(names[code])],
                              int(calls[code]), float(total_ns[code]) / 1e6,
                              [int(v) for v in hist[i]])
             for i, code in enumerate(chosen)]

@@ -48,7 +48,7 @@ def stage_dict(stage: StageReport) -> dict[str, Any]:
         "breakdown_pct": {c: category_pct(v, stage.task_ms)
                           for c, v in stage.breakdown_ms.items()},
         "unexplained_ms": stage.unexplained_ms, "coverage_pct": stage.coverage_pct,
-        "overcommitted": stage.overcommitted,
+        "overcommitted": stage.overcommitted, "scale": stage.scale,
         "spark": {metric: {"spark_ms": f.spark_ms, "measured_ms": f.measured_ms,
                            "diff_ms": f.diff_ms} for metric, f in stage.spark.items()},
     }

@@ -50,6 +50,7 @@ class StageReport:
     unexplained_ms: float
     coverage_pct: float | None  # share of task time the categories explain
     overcommitted: bool  # measured categories exceeded task time and were scaled down
+    scale: float  # the factor they were scaled by (1.0 unless overcommitted)
     spark: dict[str, SparkFigure]
 
     def pct(self, category: str) -> float | None:

@@ -42,6 +42,18 @@ RENDERERS: dict[str, Renderer[Report]] = {
 }
 
 
+def check_output(output: str | None, force: bool) -> None:
+    """OutputError now (before any work) if ``output`` is a folder, or exists without
+    ``force``; stdout (None or "-") is always fine."""
+    if output in (None, "-"):
+        return
+    path = Path(output)
+    if path.is_dir():
+        raise OutputError(f"{path} is a directory", "pass a file name with -o")
+    if path.exists() and not force:
+        raise OutputError(f"{path} already exists", "pass --force to replace it, or -o NAME")
+
+
 def write_report(text: str, output: str | None, force: bool) -> Path | None:
     """``text`` to stdout (``output`` None or "-") or to a file: OutputError when the file
     exists and ``force`` is false, or cannot be written. Atomic (temp file + rename)."""
@@ -50,10 +62,7 @@ def write_report(text: str, output: str | None, force: bool) -> Path | None:
         sys.stdout.flush()
         return None
     path = Path(output)
-    if path.is_dir():
-        raise OutputError(f"{path} is a directory", "pass a file name with -o")
-    if path.exists() and not force:
-        raise OutputError(f"{path} already exists", "pass --force to replace it, or -o NAME")
+    check_output(output, force)
     folder = path.parent if str(path.parent) else Path(".")
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from profiler.compare.match import StagePair, match_stages, stage_totals
+from profiler.comparison.match import StagePair, match_stages, stage_totals
 from profiler.report import fmt
 from profiler.report.model import Report
 
@@ -66,12 +66,12 @@ class Comparison:
         return _pct(self.task_a_ms, self.task_b_ms)
 
     def __str__(self) -> str:
-        from profiler.compare.render import render_text
+        from profiler.comparison.render import render_text
 
         return render_text(self)
 
     def _repr_markdown_(self) -> str:
-        from profiler.compare.render import render_markdown
+        from profiler.comparison.render import render_markdown
 
         return render_markdown(self)
 

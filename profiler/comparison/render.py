@@ -8,7 +8,7 @@ from html import escape
 from typing import Any
 
 from profiler import __version__
-from profiler.compare.model import Comparison, StageDelta
+from profiler.comparison.model import Comparison, StageDelta
 from profiler.report import fmt
 from profiler.report.sections import Table
 

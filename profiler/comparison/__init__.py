@@ -7,9 +7,9 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
-from profiler.compare.match import StagePair, StageTotal, match_stages, stage_totals
-from profiler.compare.model import CategoryDelta, Comparison, StageDelta, compare_reports
-from profiler.compare.render import comparison_dict, render_json, render_markdown, render_text
+from profiler.comparison.match import StagePair, StageTotal, match_stages, stage_totals
+from profiler.comparison.model import CategoryDelta, Comparison, StageDelta, compare_reports
+from profiler.comparison.render import comparison_dict, render_json, render_markdown, render_text
 from profiler.report.output import Renderer
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ RunLike = Union["Profile", str, os.PathLike[str]]
 
 
 def _html(comparison: Comparison) -> str:
-    from profiler.compare.render import render_html
+    from profiler.comparison.render import render_html
 
     return render_html(comparison)
 

@@ -109,7 +109,8 @@ def _processes(writer: RunWriter) -> None:
     tids = [*RUNNERS, *OTHER_TIDS, WORKER]
     writer.append("threads", {
         "pid": [JVM] * (len(tids) - 1) + [WORKER], "tid": tids,
-        "name": [f"t{t}" for t in tids],
+        "name": [f"Executor task launch worker for task {t}" if t in RUNNERS else f"t{t}"
+                 for t in tids],
         "role": ["task-runner"] * len(RUNNERS) + ["shuffle"] * len(OTHER_TIDS) + ["python-main"],
         "start_ns": [None] * len(tids), "end_ns": [None] * len(tids)})
 

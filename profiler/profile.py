@@ -11,7 +11,6 @@ Figures) and ``flamegraph(kind=..., stage=...)``.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
@@ -22,8 +21,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from profiler.errors import InputError
-from profiler.rundir.reader import count_rows, list_parts, read_meta, read_table
-from profiler.rundir.schema import TABLES
+from profiler.rundir.reader import count_rows, list_parts, read_meta, read_table, to_frame
+from profiler.rundir.schema import LAST_ROW_WINS, TABLES
 
 if TYPE_CHECKING:
     from profiler.correlate import Breakdown
@@ -55,15 +54,11 @@ def read_extra_table(run_dir: Path, name: str) -> pd.DataFrame | None:
     return frame
 
 
-def _absent_jni(breakdown: Breakdown, recorded: bool) -> Breakdown:
-    """The breakdown with JNI marked not captured (NaN) when the run never traced it."""
-    from profiler.correlate.categories import JNI
-
-    if recorded or JNI not in breakdown.present:
-        return breakdown
-    frames = {name: getattr(breakdown, name).assign(**{JNI: np.nan})
-              for name in ("ms", "measured_ms", "background_ms")}
-    return dataclasses.replace(breakdown, present=breakdown.present - {JNI}, **frames)
+def _select_rows(frame: pd.DataFrame, columns: list[str],
+                 equals: tuple[str, str] | None) -> pd.DataFrame:
+    if equals is not None:
+        frame = frame[(frame[equals[0]] == equals[1]).to_numpy(bool)]
+    return frame[columns].reset_index(drop=True)
 
 
 def _empty_eventlog_table(table: str) -> pd.DataFrame:
@@ -169,6 +164,24 @@ class Profile:
             self._optional[name] = read_extra_table(self.path, name)
         return self._optional[name]
 
+    def table_rows(self, name: str, columns: list[str],
+                   equals: tuple[str, str] | None = None) -> pd.DataFrame:
+        """Only ``columns`` of table ``name`` and only rows whose ``equals[0]`` column is
+        ``equals[1]``: read with a pyarrow projection and row filter, so a few futex rows do
+        not cost the whole syscalls table (the cached frame is used when already read)."""
+        if name in self._frames or name not in TABLES or name in LAST_ROW_WINS:
+            return _select_rows(self.table(name), columns, equals)
+        schema = pa.schema([TABLES[name].field(column) for column in columns])
+        parts = [str(part) for part in list_parts(self.path, name)]
+        filters = None if equals is None else [(equals[0], "==", equals[1])]
+        try:
+            arrow = pq.read_table(parts, columns=columns, filters=filters) if parts \
+                else schema.empty_table()
+            arrow = arrow.select(columns).cast(schema)
+        except (OSError, pa.ArrowException, ValueError):  # a damaged part: the full reader
+            return _select_rows(self.table(name), columns, equals)  # skips it and warns
+        return to_frame(arrow, schema)
+
     def row_counts(self) -> dict[str, int]:
         """Rows per table: exact for tables already read, else from Parquet footers."""
         return {name: len(self._frames[name]) if name in self._frames
@@ -224,15 +237,15 @@ class Profile:
         if self._breakdown is None:
             from profiler.correlate import compute_breakdown, sources_from_profile
 
-            self._breakdown = _absent_jni(compute_breakdown(sources_from_profile(self)),
-                                          self.traced_jni())
+            self._breakdown = compute_breakdown(sources_from_profile(self))
         return self._breakdown
 
     def traced_jni(self) -> bool:
-        """JNI tracing was on: an option says so, or the run holds a jni table folder. (The
-        table is in the schema, so it loads as an empty frame even when never recorded.)"""
-        options = self.meta.get("options") or {}
-        return bool(options.get("jni")) or (self.path / "jni").is_dir()
+        """JNI tracing was on (meta.json's options say so): the ``jni`` table is in the
+        schema, so it loads as an empty frame even when never recorded."""
+        from profiler.correlate import traced
+
+        return traced(self.meta.get("options") or {}, "jni")
 
     def breakdown(self, coverage: bool = False) -> pd.DataFrame:
         """Stage (stage_id, stage_attempt) x category task time in ms, plus ``unexplained``.

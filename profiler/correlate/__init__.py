@@ -29,7 +29,13 @@ from profiler.correlate.findings import (
     format_ms,
     top_jni_methods,
 )
-from profiler.correlate.inputs import Sources, sample_period_ns, sources_from_profile
+from profiler.correlate.inputs import (
+    Sources,
+    fill_thread_roles,
+    sample_period_ns,
+    sources_from_profile,
+    traced,
+)
 from profiler.correlate.windows import Overlaps, TaskWindows, build_task_windows, overlaps
 
 __all__ = [
@@ -50,6 +56,7 @@ __all__ = [
     "build_task_windows",
     "compute_breakdown",
     "executor_map",
+    "fill_thread_roles",
     "findings",
     "findings_frame",
     "format_ms",
@@ -58,4 +65,5 @@ __all__ = [
     "sources_from_profile",
     "spark_comparison",
     "top_jni_methods",
+    "traced",
 ]

@@ -7,7 +7,8 @@ Output is long-form: one row per (source row, stage) with the share and the amou
 the share; a row with no active task on its executor gets one row with stage NA (outside
 stages) and share 1.
 
-Labels say whose time a row is: ``task`` (a task-runner thread, or a Python worker),
+Labels say whose time a row is: ``task`` (a task-runner thread, or a Python thread of a
+Python worker),
 ``background`` (other threads of a Spark process: shuffle, rpc, gc, jit, ...), and for rows
 that cannot be task time ``driver-python`` (the Python driver) and ``unmapped`` (processes
 with no Spark ancestor). Only task and background rows get stages.
@@ -30,6 +31,7 @@ from profiler.roles import PYSPARK_DAEMON, PYTHON_WORKER
 TASK, BACKGROUND, DRIVER_PYTHON_LABEL, UNMAPPED = "task", "background", DRIVER_PYTHON, "unmapped"
 LABELS = (TASK, BACKGROUND, DRIVER_PYTHON_LABEL, UNMAPPED)
 _TASK_THREAD_ROLES = ("task-runner",)
+_PYTHON_TASK_THREAD_ROLES = ("python-main",)
 _NOT_AMOUNTS = frozenset({"bucket_ns", "ts_ns", "start_ns", "end_ns", "max_ns", "pid", "tid",
                           "fd", "local_port", "remote_port", "hist_first_bucket"})
 
@@ -71,14 +73,17 @@ def row_owners(rows: pd.DataFrame, executors: pd.DataFrame, threads: pd.DataFram
 
 def _is_task_thread(tid: I64, threads: pd.DataFrame | None,
                     role: npt.NDArray[np.object_]) -> npt.NDArray[np.bool_]:
-    # Python workers run task code on whatever thread; the daemon only forks them.
+    # A Python worker runs task code on its Python threads (the main one, and any thread
+    # it starts, named "python..." by inheritance); helper threads of native libraries
+    # (jemalloc_bg_thd, ...) mostly sleep. The daemon only forks workers.
     python_worker: npt.NDArray[np.bool_] = role == PYTHON_WORKER
     if threads is None or threads.empty:
         return python_worker
     by_tid = threads.drop_duplicates("tid", keep="last")
     thread_role = lookup(by_tid["tid"], by_tid["role"], tid)
+    python_thread = np.isin(thread_role, _PYTHON_TASK_THREAD_ROLES) | pd.isna(thread_role)
     task_runner = np.isin(thread_role, _TASK_THREAD_ROLES) & (role != PYSPARK_DAEMON)
-    return np.asarray(python_worker | task_runner, dtype=bool)
+    return np.asarray((python_worker & python_thread) | task_runner, dtype=bool)
 
 
 def amount_columns(rows: pd.DataFrame) -> list[str]:
@@ -124,7 +129,7 @@ def attribution(rows: pd.DataFrame, bucket_len_ns: int, windows: TaskWindows,
     """``attribute_rows`` as arrays (what the breakdown sums with bincount)."""
     owners = row_owners(rows, executors, threads, windows)
     starts = rows[start_column].to_numpy(dtype=np.int64)
-    key, key_exec, key_start = _bucket_keys(owners.executor, starts, bucket_len_ns)
+    key, key_exec, key_start = bucket_keys(owners.executor, starts, bucket_len_ns)
     found = overlaps(windows, key_exec, key_start, key_start + bucket_len_ns)
     share = found.overlap_ns / found.per_query_totals(len(key_exec))[found.query]
     # a trailing 0 lets key -1 (no executor with tasks) index "no stage" without a branch
@@ -143,7 +148,7 @@ def attribution(rows: pd.DataFrame, bucket_len_ns: int, windows: TaskWindows,
     return Attribution(source, stage_code.astype(np.int64), out_share, shared, owners)
 
 
-def _bucket_keys(executor: I32, starts: I64, bucket_len_ns: int) -> tuple[I64, I32, I64]:
+def bucket_keys(executor: I32, starts: I64, bucket_len_ns: int) -> tuple[I64, I32, I64]:
     """Unique (executor, start) pairs of rows whose executor has tasks; key -1 for others."""
     key = np.full(len(starts), -1, dtype=np.int64)
     with_tasks = executor >= 0

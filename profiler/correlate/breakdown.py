@@ -2,7 +2,8 @@
 
 Task time of a stage = sum over its tasks of (finish - launch). The categories come from the
 task threads (task runners and Python workers) attributed to stages by ``attribute_rows``;
-within a thread and bucket each nanosecond lands in one category (``threadtime``). GC pauses
+within a thread and bucket each nanosecond lands in one category (``threadtime``); the waits
+of idle pool threads are kept to the room the running tasks leave (``idle``). GC pauses
 stop every task of the JVM: a stage gets pause duration x its active tasks on that executor.
 The stopped task threads show the same time as off-CPU or futex waits, so GC claims it from
 other off-CPU first, then from futex waits (stage level).
@@ -26,20 +27,26 @@ from profiler.correlate.categories import (
     CATEGORIES,
     CPU_JVM,
     CPU_KERNEL,
+    CPU_PYTHON,
     FUTEX,
     GC,
     OFFCPU_OTHER,
     UNEXPLAINED,
 )
 from profiler.correlate.executors import executor_map
+from profiler.correlate.idle import cap_idle_task_threads
 from profiler.correlate.inputs import Sources
 from profiler.correlate.lookup import lookup
 from profiler.correlate.threadtime import thread_time
 from profiler.correlate.windows import TaskWindows, build_task_windows, overlaps
+from profiler.roles import PYTHON_WORKER
 
 STAGE_INDEX = ["stage_id", "stage_attempt"]
 _NS_PER_MS = 1e6
 _JVM_ROLES = ("driver-jvm", "executor-jvm")
+_WAITS = (FUTEX, OFFCPU_OTHER)  # what an idle task thread shows (``idle``)
+_IDLE_WAITS = (*_WAITS, "net_python_worker")  # ... and an idle Python worker
+_WORKER_MIN_WORK = 0.02  # below this share of their time, a stage's Python workers idle
 # Spark's task metric -> the measured figure it is compared with
 SPARK_METRICS: dict[str, str] = {
     "jvm_gc_time": "gc",
@@ -81,12 +88,15 @@ def compute_breakdown(sources: Sources) -> Breakdown:
     per_thread = thread_time(sources, executors)
     present = set(per_thread.present) | ({GC} if sources.gc is not None else set())
     amounts = [c for c in CATEGORIES if c in per_thread.frame.columns]
-    found = attribution(per_thread.frame, sources.bucket_ns, windows, executors,
-                        sources.threads)
+    frame = cap_idle_task_threads(per_thread.frame, executors, sources.threads, windows,
+                                  sources.bucket_ns, _WAITS,
+                                  [c for c in amounts if c not in _WAITS])
+    found = attribution(frame, sources.bucket_ns, windows, executors, sources.threads)
     index = pd.MultiIndex.from_frame(windows.stages) if len(windows.stages) else \
         pd.MultiIndex.from_arrays([[], []], names=STAGE_INDEX)
-    task_ns = _per_stage(per_thread.frame, found, TASK, amounts, index)
-    background = _per_stage(per_thread.frame, found, BACKGROUND, amounts, index) / _NS_PER_MS
+    labels = _idle_python_workers_to_background(frame, found, executors, len(index))
+    task_ns = _per_stage(frame, found, labels, TASK, amounts, index)
+    background = _per_stage(frame, found, labels, BACKGROUND, amounts, index) / _NS_PER_MS
     if sources.gc is not None:
         task_ns[GC] = _gc_ns(sources.gc, windows, executors)
     task_ns = _gc_claims_waits(task_ns)
@@ -117,10 +127,41 @@ def _task_thread_notes(threads: pd.DataFrame | None, windows: TaskWindows,
             "their JVM time counts as background, not task time"]
 
 
-def _per_stage(frame: pd.DataFrame, found: Attribution, label: str, amounts: list[str],
-               index: pd.MultiIndex) -> pd.DataFrame:
+def _idle_python_workers_to_background(frame: pd.DataFrame, found: Attribution,
+                                       executors: pd.DataFrame, n_stages: int) -> np.ndarray:
+    """Labels of the attributed rows, with Python workers' time in stages where the Python
+    workers did next to nothing but wait (CPU, calls to other peers and file I/O under 2%
+    of their time there) made background.
+
+    Spark keeps Python workers between tasks; an idle one waits on its socket for the next
+    task, through the pure-JVM stages in between. Without CPU samples (not captured) the
+    workers' time stays task time.
+    """
+    labels = found.label().copy()
+    if not any(name in frame.columns for name in (CPU_PYTHON, CPU_KERNEL)) \
+            or not len(found.source):
+        return labels
+    # an idle worker only waits (on its socket to the JVM): anything else is work
+    work = [name for name in CATEGORIES if name in frame.columns and name not in _IDLE_WAITS]
+    role = lookup(executors["pid"], executors["role"], frame["pid"].to_numpy(np.int64))
+    worker = (np.isin(role, (PYTHON_WORKER,))[found.source]
+              & (labels == LABELS.index(TASK)) & (found.stage >= 0))
+    values = frame[[c for c in CATEGORIES if c in frame.columns]].to_numpy(np.float64)
+    ran = frame[work].to_numpy(np.float64).sum(axis=1)[found.source] * found.share
+    spent = values.sum(axis=1)[found.source] * found.share
+    stage_ran = np.bincount(found.stage[worker], weights=ran[worker], minlength=n_stages)
+    stage_spent = np.bincount(found.stage[worker], weights=spent[worker], minlength=n_stages)
+    # a sample or two of a bucket shared with the previous (Python) stage is no work
+    idle_stage = stage_ran <= _WORKER_MIN_WORK * stage_spent
+    idle = worker & idle_stage[np.maximum(found.stage, 0)]
+    labels[idle] = LABELS.index(BACKGROUND)
+    return labels
+
+
+def _per_stage(frame: pd.DataFrame, found: Attribution, labels: np.ndarray, label: str,
+               amounts: list[str], index: pd.MultiIndex) -> pd.DataFrame:
     """Sum of share x amount per stage code over the attributed rows with ``label``."""
-    chosen = (found.label() == LABELS.index(label)) & (found.stage >= 0)
+    chosen = (labels == LABELS.index(label)) & (found.stage >= 0)
     stage, source, share = found.stage[chosen], found.source[chosen], found.share[chosen]
     return pd.DataFrame({
         name: np.bincount(stage, weights=frame[name].to_numpy(np.float64)[source] * share,
@@ -157,7 +198,7 @@ def _gc_claims_waits(task_ns: pd.DataFrame) -> pd.DataFrame:
 def _fit_to_task_time(measured: pd.DataFrame, task_time: pd.Series) -> pd.DataFrame:
     total = measured.sum(axis=1, skipna=True, min_count=0).to_numpy(np.float64)
     limit = task_time.to_numpy(np.float64)
-    over = total > limit
+    over = total > limit * (1 + 1e-9)  # not float noise of sums that fit exactly
     scale = np.where(over & (total > 0), limit / np.where(total > 0, total, 1.0), 1.0)
     fitted = measured.mul(scale, axis=0)
     explained = np.minimum(total * scale, limit)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from profiler.correlate.breakdown import Breakdown
@@ -66,16 +68,24 @@ def findings_frame(found: list[Finding]) -> pd.DataFrame:
                                  "text"])
 
 
-def top_jni_methods(jni: pd.DataFrame | None, top: int = 10) -> pd.DataFrame:
+def top_jni_methods(jni: pd.DataFrame | None, top: int = 10,
+                    task_tids: Collection[int] | None = None) -> pd.DataFrame:
     """The native methods that took longest over the run: library, class_name, method,
-    calls, total_ms, text ("LZ4JNI.LZ4_compress_limitedOutput 2.1 s over 48k calls")."""
-    columns = ["library", "class_name", "method", "calls", "total_ms", "text"]
+    calls, total_ms, task_ms, text ("LZ4JNI.LZ4_compress_limitedOutput 2.1 s over 48k
+    calls"). ``task_ms`` is the part on task threads (``task_tids``; NaN when not given):
+    the longest methods are often background threads blocked in a read (the Py4J server)."""
+    columns = ["library", "class_name", "method", "calls", "total_ms", "task_ms", "text"]
     if jni is None or jni.empty:
         return pd.DataFrame(columns=columns)
     keys = ["library", "class_name", "method"]
-    summed = (jni.astype({k: object for k in keys}).fillna({k: "?" for k in keys})
-              .groupby(keys, sort=False)[["calls", "total_ns"]].sum().reset_index())
+    on_task = (jni["tid"].isin(list(task_tids)).to_numpy(bool) if task_tids is not None
+               else np.zeros(len(jni), bool))
+    frame = jni.astype({k: object for k in keys}).fillna({k: "?" for k in keys}).assign(
+        task_ns=np.where(on_task, jni["total_ns"].to_numpy(np.float64), 0.0))
+    summed = frame.groupby(keys, sort=False)[["calls", "total_ns", "task_ns"]].sum() \
+        .reset_index()
     summed["total_ms"] = summed.pop("total_ns") / 1e6
+    summed["task_ms"] = summed.pop("task_ns") / 1e6 if task_tids is not None else np.nan
     summed = summed.sort_values("total_ms", ascending=False, kind="stable").head(top)
     summed["text"] = [
         f"{_short_class(c)}.{m} {format_ms(ms)} over {_count(n)} calls"

@@ -11,11 +11,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 
 from profiler.correlate.clock import ClockMap
+from profiler.roles import OTHER, THREAD_ROLES, classify_thread
+
+TASK_RUNNER = "task-runner"
+SPARK_TASK_THREAD = "Executor task "  # Spark's task pool: "... launch worker", "... idle ..."
 
 DEFAULT_BUCKET_NS = 100_000_000
+# what the breakdown needs of the futex rows of ``syscalls`` (the table's other columns,
+# histograms above all, are never read for it)
+FUTEX_COLUMNS = ("bucket_ns", "pid", "tid", "syscall", "total_ns")
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,9 @@ class ProfileLike(Protocol):
 
     def table(self, name: str) -> pd.DataFrame: ...
 
+    def table_rows(self, name: str, columns: list[str],
+                   equals: tuple[str, str] | None = None) -> pd.DataFrame: ...
+
     @property
     def eventlog(self) -> Any: ...
 
@@ -61,11 +72,31 @@ def sample_period_ns(meta: Mapping[str, Any]) -> int | None:
     return None
 
 
+def traced(options: Mapping[str, Any], family: str) -> bool:
+    """Was ``family`` captured, by the probe options in meta.json?
+
+    Every table is in the schema, so a run that never traced a family still loads it as an
+    empty frame: only the options tell "captured, nothing happened" (0) from "not captured"
+    (absent). ``net``/``io``/``other`` are syscall families (``options.syscalls``); ``jni``
+    and ``sample`` need their option on; ``offcpu`` and ``gc`` too, except in an options
+    object that predates them (every recorder of format 1 wrote both, on by default).
+    """
+    if family in ("net", "io", "other"):
+        families = options.get("syscalls")
+        return isinstance(families, list) and family in families
+    if family in ("offcpu", "gc") and family not in options:
+        return bool(options)
+    return bool(options.get(family))
+
+
 def sources_from_profile(profile: ProfileLike) -> Sources:
-    """The frames of a loaded run; options switched off in meta.json give None tables."""
+    """The frames of a loaded run; families switched off in meta.json's options give None.
+
+    Thread roles missing from the ``threads`` table are filled in from the thread names
+    (``fill_thread_roles``) and said in ``notes``.
+    """
     meta = profile.meta
     options = meta.get("options") or {}
-    families = options.get("syscalls")
     eventlog = profile.eventlog
     tasks = eventlog.tasks if eventlog is not None else pd.DataFrame()
     clock_meta = meta.get("clock") or {}
@@ -79,28 +110,66 @@ def sources_from_profile(profile: ProfileLike) -> Sources:
         except KeyError:  # a table this format version does not have (yet)
             return None
 
-    def family(name: str) -> bool:
-        return name in families if isinstance(families, list) else True
-
-    syscalls = table("syscalls")
-    futex = ("other" in families) if isinstance(families, list) else bool(
-        syscalls is not None and (syscalls["family"] == "other").any())
+    futex = None
+    if traced(options, "other"):
+        try:
+            futex = profile.table_rows("syscalls", list(FUTEX_COLUMNS), ("syscall", "futex"))
+        except KeyError:
+            futex = None
+    period = sample_period_ns(meta)
     notes = [] if eventlog is not None else ["the run has no Spark event log: no stages"]
+    threads = table("threads")
+    if threads is not None:
+        threads, filled = fill_thread_roles(threads)
+        if filled:
+            notes.append(f"{filled} thread role(s) of the threads table did not match the "
+                         "thread names: roles taken from the names")
     return Sources(
         tasks=tasks,
         clock=ClockMap.from_meta(meta),
         bucket_ns=int(meta.get("bucket_ns") or DEFAULT_BUCKET_NS),
         processes=table("processes"),
-        threads=table("threads"),
-        network=table("network", family("net")),
-        file_io=table("file_io", family("io")),
-        syscalls=syscalls,
-        futex_captured=futex,
-        offcpu=table("offcpu", bool(options.get("offcpu", True))),
-        samples=table("samples"),
-        sample_period_ns=sample_period_ns(meta),
-        jni=table("jni"),
-        gc=table("gc", bool(options.get("gc", True))),
+        threads=threads,
+        network=table("network", traced(options, "net")),
+        file_io=table("file_io", traced(options, "io")),
+        syscalls=futex,
+        futex_captured=futex is not None,
+        offcpu=table("offcpu", traced(options, "offcpu")),
+        samples=table("samples", period is not None and options.get("sample", True) is True),
+        sample_period_ns=period,
+        jni=table("jni", traced(options, "jni")),
+        gc=table("gc", traced(options, "gc")),
         run_end_ns=int(end["monotonic_ns"]) if end.get("monotonic_ns") else None,
         notes=notes,
     )
+
+
+def fill_thread_roles(threads: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """``threads`` with roles read from the thread names where a name tells one.
+
+    The name decides (``classify_thread`` knows 15-byte comms such as "Executor task l";
+    Spark's idle pool threads, comm "Executor task i", are task runners too: ``idle`` keeps
+    their waits to the room running tasks leave);
+    a name that tells nothing keeps the recorded role, except ``task-runner``: only a thread
+    named like Spark's task threads is one. (Threads a task thread starts, such as
+    PySpark's "Worker Monitor for ..." and "stdout reader for ...", inherit its comm until
+    they are named, and were seen recorded as task runners: their idle waits are not task
+    time.) Returns the frame and how many roles changed.
+    """
+    if threads.empty or "name" not in threads.columns:
+        return threads, 0
+    recorded = (threads["role"].astype(object) if "role" in threads.columns
+                else pd.Series(None, index=threads.index, dtype=object))
+    named = threads["name"].notna().to_numpy()
+    by_name = np.array([_role_by_name(str(name)) if ok else OTHER
+                        for name, ok in zip(threads["name"], named, strict=True)], dtype=object)
+    trusted = recorded.isin(THREAD_ROLES).to_numpy() & (recorded != TASK_RUNNER).to_numpy()
+    roles = np.where(by_name != OTHER, by_name,
+                     np.where(trusted, recorded.to_numpy(), OTHER))
+    roles = np.where(named, roles, recorded.to_numpy())
+    changed = int((roles != recorded.fillna("").to_numpy()).sum())
+    return (threads.assign(role=roles), changed) if changed else (threads, 0)
+
+
+def _role_by_name(name: str) -> str:
+    return TASK_RUNNER if name.startswith(SPARK_TASK_THREAD) else classify_thread(name)

@@ -14,6 +14,9 @@ order, each taking only what the earlier ones did not already claim:
 4. What remains of the calls' wall time was on-CPU: it is taken out of the sampled kernel
    CPU time first, then JVM, then Python CPU time.
 
+5. A thread has at most one bucket length of time per bucket: waits recorded whole in the
+   bucket they ended in are moved back to the buckets they blocked in (``spill``).
+
 GC pauses are carved at stage level (see ``breakdown``). A category whose source was not
 captured is left out (absent), never filled with zeros.
 """
@@ -41,6 +44,7 @@ from profiler.correlate.categories import (
 from profiler.correlate.executors import PYTHON_ROLES
 from profiler.correlate.inputs import Sources
 from profiler.correlate.lookup import compact_codes
+from profiler.correlate.spill import fit_to_buckets
 
 KEYS = ["pid", "tid", "bucket_ns"]
 _OFFCPU_RAW = "offcpu"
@@ -96,7 +100,7 @@ def thread_time(sources: Sources, executors: pd.DataFrame) -> ThreadTime:
         pieces.append(_sample_piece(sources.samples, sources.sample_period_ns,
                                     sources.bucket_ns, executors))
         present.update(CPU)
-    return ThreadTime(_carve(_widen(pieces), present), frozenset(present))
+    return ThreadTime(_carve(_widen(pieces), present, sources.bucket_ns), frozenset(present))
 
 
 def _piece(rows: pd.DataFrame, category: str | np.ndarray, ns: object) -> _Piece:
@@ -158,7 +162,7 @@ def _widen(pieces: list[_Piece]) -> pd.DataFrame:
     return out
 
 
-def _carve(wide: pd.DataFrame, present: set[str]) -> pd.DataFrame:
+def _carve(wide: pd.DataFrame, present: set[str], bucket_ns: int) -> pd.DataFrame:
     def column(name: str) -> np.ndarray:
         if name in wide.columns:
             return wide[name].to_numpy(np.float64)
@@ -182,4 +186,4 @@ def _carve(wide: pd.DataFrame, present: set[str]) -> pd.DataFrame:
     for name, values in carved.items():
         if name in present:
             out[name] = values
-    return out
+    return fit_to_buckets(out, (*CALLS, JNI, OFFCPU_OTHER), CPU, bucket_ns)

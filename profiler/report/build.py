@@ -16,6 +16,7 @@ from profiler.correlate import (
     CATEGORIES,
     CATEGORY_LABELS,
     Breakdown,
+    fill_thread_roles,
     findings,
     top_jni_methods,
 )
@@ -223,8 +224,12 @@ def jni_methods(profile: Profile) -> list[JniMethod] | None:
     jni = profile.optional_table("jni")
     if jni is None or not profile.traced_jni():
         return None
-    top = top_jni_methods(jni)
+    threads = profile.optional_table("threads")
+    task_tids = None if threads is None else set(
+        fill_thread_roles(threads)[0].query("role == 'task-runner'")["tid"].astype(int))
+    top = top_jni_methods(jni, task_tids=task_tids)
     return [JniMethod(str(r["library"]), str(r["class_name"]), str(r["method"]),
-                      int(r["calls"]), float(r["total_ms"]), str(r["text"]))
+                      int(r["calls"]), float(r["total_ms"]), str(r["text"]),
+                      None if pd.isna(r["task_ms"]) else float(r["task_ms"]))
             for r in top.to_dict("records")]
 

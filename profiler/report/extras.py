@@ -41,10 +41,16 @@ def summed_histograms(syscalls: pd.DataFrame, codes: np.ndarray, groups: int) ->
     return out.reshape(groups, HIST_BUCKETS)
 
 
+_LATENCY_COLUMNS = ("syscall", "family", "calls", "total_ns", "hist_first_bucket", "hist")
+
+
 def latency_histograms(profile: Profile, top: int = 8) -> list[LatencyHistogram] | None:
     """The ``top`` syscalls by total time, each with its run-wide latency histogram."""
-    syscalls = profile.optional_table("syscalls")
-    if syscalls is None or (profile.meta.get("options") or {}).get("syscalls") in ([], "none"):
+    if (profile.meta.get("options") or {}).get("syscalls") in ([], "none"):
+        return None
+    try:  # only the columns needed: a run's syscalls table holds millions of rows
+        syscalls = profile.table_rows("syscalls", list(_LATENCY_COLUMNS))
+    except KeyError:
         return None
     if syscalls.empty:
         return []

@@ -79,6 +79,7 @@ class JniMethod:
     calls: int
     total_ms: float
     text: str
+    task_ms: float | None = None  # the part on task threads (None: threads unknown)
 
 
 @dataclass(frozen=True)

@@ -136,9 +136,10 @@ def detailed_stages(report: Report, count: int = DETAIL_STAGES) -> list[StageRep
 def jni_table(report: Report) -> Table | None:
     if report.jni_methods is None:
         return None
-    rows = [[m.class_name, m.method, f"{m.calls:,}", fmt.ms(m.total_ms)]
-            for m in report.jni_methods]
-    return Table(["class", "method", "calls", "time"], rows, [False, False, True, True])
+    rows = [[m.class_name, m.method, f"{m.calls:,}", fmt.ms(m.total_ms),
+             "-" if m.task_ms is None else fmt.ms(m.task_ms)] for m in report.jni_methods]
+    return Table(["class", "method", "calls", "time", "on task threads"], rows,
+                 [False, False, True, True, True])
 
 
 def latency_table(report: Report) -> Table | None:

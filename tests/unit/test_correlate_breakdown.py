@@ -164,10 +164,13 @@ def test_categories_are_scaled_to_task_time_when_overcommitted() -> None:
 
 def test_categories_never_exceed_task_time_and_unexplained_is_never_negative() -> None:
     rng = np.random.default_rng(3)
-    tasks = _tasks([("driver", int(s), float(a), float(a + d)) for s, a, d in
+    tasks = _tasks([("1", int(s), float(a), float(a + d)) for s, a, d in
                     zip(rng.integers(0, 4, 12), rng.uniform(0, 900, 12),
                         rng.uniform(1, 300, 12), strict=True)])
-    buckets = [(float(b), 20, int(t)) for b in range(0, 1300, 100) for t in (21, 22)]
+    # the executor's task thread, its Python worker (both task time: they overcommit) and a
+    # thread of the driver (no task there)
+    buckets = [(float(b), p, t) for b in range(0, 1300, 100)
+               for p, t in ((30, 32), (31, 31), (20, 22))]
     sources = _sources(
         tasks,
         network=_network([(b, p, t, "shuffle", float(rng.uniform(0, 250)))
@@ -221,7 +224,7 @@ def test_findings_rank_by_time_phrase_the_stage_and_skip_tiny_pieces() -> None:
     sources = _sources(
         _tasks([("driver", 3, 0, 2927), ("driver", 4, 3000, 3500)]),
         network=_network([*worker, (3000, 20, 21, "shuffle", 60.0)]),
-        file_io=_timed([(200, 20, 21, 5), (3100, 20, 21, 2)]),  # 5 ms and 2 ms: too small
+        file_io=_timed([(1300, 20, 21, 5), (3100, 20, 21, 2)]),  # 5 ms and 2 ms: too small
     )
     found = findings(compute_breakdown(sources), top=5)
     assert [f.text for f in found] == [
@@ -242,6 +245,10 @@ class _FakeProfile:
 
     def table(self, name: str) -> pd.DataFrame:
         return self._tables[name]  # KeyError: a table this format does not have
+
+    def table_rows(self, name: str, columns: list[str],
+                   equals: tuple[str, str] | None = None) -> pd.DataFrame:
+        return self._tables[name]
 
 
 def test_sources_from_profile_follow_the_options_in_meta() -> None:
@@ -273,6 +280,9 @@ def test_top_jni_methods_sum_per_method_and_say_calls() -> None:
     top = top_jni_methods(jni)
     assert top["text"].tolist() == ["LZ4JNI.LZ4_compress_limitedOutput 2.1 s over 48k calls",
                                     "Zstd.decompress 30 ms over 12 calls"]
+    assert math.isnan(top["task_ms"].iloc[0])  # threads not given
+    on_tasks = top_jni_methods(jni, task_tids={22})  # only thread 22 ran tasks
+    assert on_tasks["task_ms"].tolist() == [0.0, 30.0]
     assert top_jni_methods(None).empty
 
 

@@ -93,13 +93,17 @@ int jvm_thread_start(struct pt_regs *ctx)
     struct jvm_event *ev = new_jvm_event(JVM_THREAD_START);
     if (!ev)
         return 0;
-    u64 name = 0, name_len = 0, java_tid = 0, native_tid = 0;
+    /* thread__start/stop(name, int len, long java_tid, u64 native_tid, bool daemon): the
+     * length is a 4-byte argument and must be read into a 4-byte variable (reading it
+     * into a u64 gives 0 with BCC's generated readarg; `tplist-bpfcc -vv -l libjvm.so`). */
+    u64 name = 0, java_tid = 0, native_tid = 0;
+    s32 name_len = 0;
     bpf_usdt_readarg(1, ctx, &name);
     bpf_usdt_readarg(2, ctx, &name_len);
     bpf_usdt_readarg(3, ctx, &java_tid);
     bpf_usdt_readarg(4, ctx, &native_tid);
     read_jstring(ev->s1, name);
-    ev->len1 = name_len;
+    ev->len1 = name_len > 0 ? name_len : 0;
     ev->a = java_tid;
     ev->b = native_tid;
     jvm_events.perf_submit(ctx, ev, sizeof(*ev));
@@ -111,13 +115,15 @@ int jvm_thread_stop(struct pt_regs *ctx)
     struct jvm_event *ev = new_jvm_event(JVM_THREAD_STOP);
     if (!ev)
         return 0;
-    u64 name = 0, name_len = 0, java_tid = 0, native_tid = 0;
+    /* same arguments as thread__start */
+    u64 name = 0, java_tid = 0, native_tid = 0;
+    s32 name_len = 0;
     bpf_usdt_readarg(1, ctx, &name);
     bpf_usdt_readarg(2, ctx, &name_len);
     bpf_usdt_readarg(3, ctx, &java_tid);
     bpf_usdt_readarg(4, ctx, &native_tid);
     read_jstring(ev->s1, name);
-    ev->len1 = name_len;
+    ev->len1 = name_len > 0 ? name_len : 0;
     ev->a = java_tid;
     ev->b = native_tid;
     jvm_events.perf_submit(ctx, ev, sizeof(*ev));

@@ -81,11 +81,14 @@ static __always_inline void count_block(void *ctx,
 
 TRACEPOINT_PROBE(sched, sched_switch)
 {
-    u64 now = bpf_ktime_get_ns();
+    /* Runs on every context switch of the host: the tracked checks come first and the
+     * clock is read only for tracked threads. */
+    u64 now = 0;
     u32 prev = args->prev_pid;
     if (prev != 0) {
         u32 prev_tgid = bpf_get_current_pid_tgid() >> 32;
         if (is_tracked(prev_tgid)) {
+            now = bpf_ktime_get_ns();
             u64 *since = oncpu_start.lookup(&prev);
             if (since) {
                 u64 ran = now - *since;
@@ -117,6 +120,8 @@ TRACEPOINT_PROBE(sched, sched_switch)
     struct offstart_t *off = offstart.lookup(&next);
     if (!off)
         return 0;
+    if (now == 0)
+        now = bpf_ktime_get_ns();
     oncpu_start.update(&next, &now);
 #ifdef WITH_OFFCPU
     count_block(args, off, next, now);

@@ -38,11 +38,26 @@ def syscall_names(numbers: np.ndarray[Any, Any], names: Mapping[int, str]) -> pa
 def user_stacks(pids: np.ndarray[Any, Any], stack_ids: np.ndarray[Any, Any],
                 stacks: StackResolver) -> pa.Array:
     """Frames per event, resolved once per distinct (pid, stack id); NO_STACK -> []."""
-    if len(stack_ids) and (stack_ids == NO_STACK).all():
-        return pa.array([[]] * len(stack_ids), pa.list_(pa.string()))
-    return pa.array([[] if sid == NO_STACK else stacks.user(pid, sid)
-                     for pid, sid in zip(pids.tolist(), stack_ids.tolist(), strict=True)],
-                    pa.list_(pa.string()))
+    keys = (pids.astype(np.int64) << 32) | (stack_ids.astype(np.int64) & 0xFFFFFFFF)
+    unique, inverse = np.unique(keys, return_inverse=True)
+    frames = [[] if sid == NO_STACK else stacks.user(int(key >> 32), sid)
+              for key, sid in zip(unique.tolist(),
+                                  unique.astype(np.uint32).view(np.int32).tolist(),
+                                  strict=True)]
+    return _spread(frames, inverse)
+
+
+def kernel_stacks(stack_ids: np.ndarray[Any, Any], stacks: StackResolver) -> pa.Array:
+    """Kernel frames per event, resolved once per distinct stack id; NO_STACK -> []."""
+    unique, inverse = np.unique(stack_ids.astype(np.int32), return_inverse=True)
+    frames = [[] if sid == NO_STACK else stacks.kernel(sid) for sid in unique.tolist()]
+    return _spread(frames, inverse)
+
+
+def _spread(frames: list[list[str]], inverse: np.ndarray[Any, Any]) -> pa.Array:
+    """One list per event from one list per distinct stack (no per-event Python work)."""
+    distinct = pa.array(frames, pa.list_(pa.string()))
+    return distinct.take(pa.array(inverse.reshape(-1).astype(np.int32)))
 
 
 def slow_syscall_columns(events: np.ndarray[Any, Any], names: Mapping[int, str],
@@ -58,14 +73,15 @@ def slow_syscall_columns(events: np.ndarray[Any, Any], names: Mapping[int, str],
 
 
 def block_columns(events: np.ndarray[Any, Any], stacks: StackResolver) -> Columns:
-    states = [OFFCPU_STATES[min(int(s), len(OFFCPU_STATES) - 1)] for s in events["state"]]
+    names = pa.array(OFFCPU_STATES, pa.string())
+    codes = np.minimum(events["state"], len(OFFCPU_STATES) - 1).astype(np.int32)
+    states = names.take(pa.array(codes))
     return {
         "start_ns": events["start"].astype(np.int64), "pid": events["pid"].astype(np.int32),
         "tid": events["tid"].astype(np.int32), "state": states,
         "duration_ns": events["dur"].astype(np.int64),
         "user_stack": user_stacks(events["pid"], events["ustack"], stacks),
-        "kernel_stack": [[] if sid == NO_STACK else stacks.kernel(int(sid))
-                         for sid in events["kstack"]],
+        "kernel_stack": kernel_stacks(events["kstack"], stacks),
     }
 
 

@@ -121,6 +121,7 @@ class FdResolver:
         self._live_pids = live_pids
         self._driver_rpc_ports = driver_rpc_ports
         self._targets: dict[tuple[int, int], dict[int, _Generation]] = {}
+        self._fds_of: dict[int, set[int]] = {}  # pid -> fds in _targets (forks copy them)
         self._closes: dict[tuple[int, int], int] = {}
         self.unresolved = 0  # (bucket, thread, fd) rows whose fd could not be identified
         self.sockets = SocketDirectory()
@@ -129,8 +130,15 @@ class FdResolver:
     def generation(self, pid: int, fd: int) -> int:
         return self._closes.get((pid, fd), 0)
 
+    def _generations(self, pid: int, fd: int) -> dict[int, _Generation]:
+        gens = self._targets.get((pid, fd))
+        if gens is None:
+            gens = self._targets[(pid, fd)] = {}
+            self._fds_of.setdefault(pid, set()).add(fd)
+        return gens
+
     def opened(self, pid: int, fd: int, ts: int, target: FdTarget) -> None:
-        gens = self._targets.setdefault((pid, fd), {})
+        gens = self._generations(pid, fd)
         gens[self.generation(pid, fd)] = _Generation(ts, None, target)
 
     def closed(self, pid: int, fd: int, ts: int) -> None:
@@ -142,16 +150,17 @@ class FdResolver:
 
     def inherit(self, parent: int, child: int, ts: int) -> None:
         """A forked child starts with its parent's open fds (its closes count from 0)."""
-        for (pid, fd), gens in list(self._targets.items()):
-            if pid == parent:
-                current = gens.get(self.generation(pid, fd))
-                if current is not None and current.until_ns is None:
-                    self._targets[(child, fd)] = {0: _Generation(ts, None, current.target)}
+        for fd in list(self._fds_of.get(parent, ())):
+            current = self._targets[(parent, fd)].get(self.generation(parent, fd))
+            if current is not None and current.until_ns is None:
+                gens = self._generations(child, fd)
+                gens.clear()
+                gens[0] = _Generation(ts, None, current.target)
 
     def scan(self, pid: int, ts: int) -> None:
         """Record every fd a live process has now (after exec, or when tracking starts)."""
         for fd in procfs.read_fd_links(pid):
-            gens = self._targets.setdefault((pid, fd), {})
+            gens = self._generations(pid, fd)
             if self.generation(pid, fd) not in gens:
                 target = self.resolve_now(pid, fd)
                 if target is not None:
@@ -169,13 +178,16 @@ class FdResolver:
                 del gens[gen]
             if not gens:
                 del self._targets[key]
+                fds = self._fds_of.get(key[0])
+                if fds is not None:
+                    fds.discard(key[1])
 
     def forget_process(self, pid: int) -> list[int]:
         """Drop what is known about an exited process; its fds that were ever closed (their
         generation counters in the kernel can go too)."""
         self.sockets.borrower.forget(pid)
-        for key in [key for key in self._targets if key[0] == pid]:
-            del self._targets[key]
+        for fd in self._fds_of.pop(pid, ()):
+            self._targets.pop((pid, fd), None)
         closed = [fd for (p, fd) in self._closes if p == pid]
         for fd in closed:
             del self._closes[(pid, fd)]
@@ -244,5 +256,5 @@ class FdResolver:
         if now is None:
             self.unresolved += 1
             return UNRESOLVED
-        self._targets.setdefault((pid, fd), {})[gen] = _Generation(0, None, now)
+        self._generations(pid, fd)[gen] = _Generation(0, None, now)
         return now

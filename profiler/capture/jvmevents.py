@@ -35,13 +35,26 @@ class GcPairer:
 
     rows: list[GcRow] = field(default_factory=list)
     unmatched_ends: int = 0
+    nested_begins: int = 0
     _gc_open: dict[int, tuple[int, int]] = field(default_factory=dict)
+    _gc_depth: dict[int, int] = field(default_factory=dict)
     _pool_open: dict[tuple[int, str], tuple[int, int]] = field(default_factory=dict)
 
     def begin_gc(self, pid: int, tid: int, ts: int) -> None:
+        # HotSpot can fire gc__begin again inside a pause (a collection started within
+        # another one: seen 3 times in a PySpark run, as ends without a begin when each
+        # begin replaced the previous one). The outermost begin/end make the row.
+        if pid in self._gc_open:
+            self._gc_depth[pid] = self._gc_depth.get(pid, 0) + 1
+            self.nested_begins += 1
+            return
         self._gc_open[pid] = (tid, ts)
 
     def end_gc(self, pid: int, ts: int) -> None:
+        depth = self._gc_depth.get(pid, 0)
+        if depth:
+            self._gc_depth[pid] = depth - 1
+            return
         opened = self._gc_open.pop(pid, None)
         if opened is None:
             self.unmatched_ends += 1

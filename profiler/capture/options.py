@@ -40,6 +40,13 @@ class CaptureOptions:
     slow_syscall_stacks: bool = True
     java_home: str | None = None  # whose libjvm.so gets the USDT probes (default: found)
     stream_buffer_pages: int = 256  # per-CPU pages of the slow-call / off-CPU perf buffers
+    sample: bool = True  # on-CPU stack sampling (perf cpu-clock, bpf/stacks.c)
+    sample_hz: int = 49
+    jni: bool = True  # uprobes on the Java_* methods of the default/included libraries
+    jni_include: tuple[str, ...] = ()  # library basename or symbol / Class.method globs
+    jni_exclude: tuple[str, ...] = ()
+    jni_calls_per_s: int = 3_000  # a method called more often is detached (cost guard)
+    jni_interface: bool = False  # hotspot_jni USDT sites (native code calling the VM)
 
     def __post_init__(self) -> None:
         families = frozenset(self.syscalls)
@@ -51,6 +58,8 @@ class CaptureOptions:
         object.__setattr__(self, "syscalls", families)
         if self.bucket_ms <= 0 or self.drain_interval_s <= 0 or self.wakeup_events <= 0:
             raise ValueError("bucket_ms, drain_interval_s and wakeup_events must be > 0")
+        if self.sample and not 1 <= self.sample_hz <= 10_000:
+            raise ValueError("sample_hz must be within 1..10000")
 
     @property
     def bucket_ns(self) -> int:
@@ -73,6 +82,14 @@ class CaptureOptions:
             "slow_syscall_stacks": self.slow_syscall_stacks,
             "java_home": self.java_home,
             "stream_buffer_pages": self.stream_buffer_pages,
+            "sample": self.sample,
+            "sample_hz": self.sample_hz if self.sample else None,
+            "sample_period_ns": round(1e9 / self.sample_hz) if self.sample else None,
+            "jni": self.jni,
+            "jni_include": list(self.jni_include),
+            "jni_exclude": list(self.jni_exclude),
+            "jni_calls_per_s": self.jni_calls_per_s,
+            "jni_interface": self.jni_interface,
         }
 
 
@@ -82,6 +99,9 @@ class SelfCost:
     bpf_run_count: int = 0
     collector_cpu_ns: int = 0
     profiled_cpu_ns: int = 0
+    # ns per BPF program: where the kernel-side cost goes (counted for every process of the
+    # host that hits the probe, tracked or not)
+    bpf_run_by_program: dict[str, int] = field(default_factory=dict)
 
     @property
     def pct(self) -> float | None:
@@ -92,7 +112,8 @@ class SelfCost:
     def as_meta(self) -> dict[str, Any]:
         return {"bpf_run_ns": self.bpf_run_ns, "bpf_run_count": self.bpf_run_count,
                 "collector_cpu_ns": self.collector_cpu_ns,
-                "profiled_cpu_ns": self.profiled_cpu_ns, "pct": self.pct}
+                "profiled_cpu_ns": self.profiled_cpu_ns, "pct": self.pct,
+                "bpf_run_by_program": dict(self.bpf_run_by_program)}
 
 
 @dataclass
@@ -108,9 +129,15 @@ class CaptureReport:
     self_cost: SelfCost = field(default_factory=SelfCost)
     events: dict[str, int] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)
+    sampling: dict[str, Any] = field(default_factory=dict)  # profiler.capture.sampling
+    jni: dict[str, Any] = field(default_factory=dict)  # profiler.capture.jni_tracer
+    jni_interface: dict[str, Any] = field(default_factory=dict)  # profiler.capture.jni_iface
 
     def as_meta(self) -> dict[str, Any]:
         return {
+            **({"sampling": dict(self.sampling)} if self.sampling else {}),
+            **({"jni": dict(self.jni)} if self.jni else {}),
+            **({"jni_interface": dict(self.jni_interface)} if self.jni_interface else {}),
             "probes": {"attached": list(self.probes_attached),
                        "failed": dict(self.probes_failed)},
             "lost_events": dict(self.lost_events),

@@ -9,6 +9,7 @@ gets one ring per online CPU; PERF_RECORD_LOST records are counted per stream.
 from __future__ import annotations
 
 import ctypes as ct
+import functools
 import mmap
 import os
 import select
@@ -36,6 +37,7 @@ def record_size(event_size: int) -> int:
     return (_SAMPLE_HEADER + event_size + 7) // 8 * 8
 
 
+@functools.lru_cache(maxsize=64)
 def sample_dtype(event: np.dtype[Any]) -> np.dtype[Any]:
     """A ring record viewed as the event: the event's fields shifted past the headers, plus
     the record type and size to check."""
@@ -120,8 +122,13 @@ class PerfRing:
         return data
 
     def close(self) -> None:
+        """Unmap and close once; later calls do nothing (a second os.close of the number
+        could close whatever reused it)."""
+        if self.fd < 0:
+            return
         self._map.close()
-        os.close(self.fd)
+        fd, self.fd = self.fd, -1
+        os.close(fd)
 
 
 class Pullable(Protocol):
@@ -173,8 +180,9 @@ class RingGroup:
             raise RuntimeError(f"perf ring reader failed: {self.error}") from self.error
 
     def close(self) -> None:
+        """Stop the reader and close the epoll fd (idempotent)."""
         self._stopping.set()
         if self._thread is not None:
             self._thread.join()
             self._thread = None
-        self._epoll.close()
+        self._epoll.close()  # a closed epoll object ignores a second close()

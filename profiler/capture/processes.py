@@ -39,6 +39,9 @@ class ProcessInfo:
     app_id: str | None = None
 
 
+TASK_RUNNER = "task-runner"
+
+
 @dataclass
 class ThreadInfo:
     pid: int
@@ -47,6 +50,17 @@ class ThreadInfo:
     start_ns: int | None = None
     end_ns: int | None = None
     java_name: bool = False  # the full name from thread__start (comm is cut at 15 bytes)
+    task_runner: bool = False  # once seen as a Spark task thread, always one
+
+    def role(self) -> str:
+        """The role of the current name; a task-runner stays one when Spark renames the
+        thread between tasks ("Executor task idle worker ...", comm "Executor task i")."""
+        role = roles.classify_thread(self.name)
+        if role == TASK_RUNNER:
+            self.task_runner = True
+        elif self.task_runner and role == "other":
+            return TASK_RUNNER
+        return role
 
 
 @dataclass
@@ -161,6 +175,7 @@ class ProcessTable:
         if thread.java_name and thread.name.startswith(comm):
             return
         if thread.name != comm:
+            thread.role()  # remember a task-runner before its name goes
             thread.name, thread.java_name = comm, False
             self._dirty_tids.add(tid)
 
@@ -222,6 +237,6 @@ def _thread_columns(threads: list[ThreadInfo]) -> dict[str, list[Any]] | None:
     return {
         "pid": [t.pid for t in threads], "tid": [t.tid for t in threads],
         "name": [t.name for t in threads],
-        "role": [roles.classify_thread(t.name) for t in threads],
+        "role": [t.role() for t in threads],
         "start_ns": [t.start_ns for t in threads], "end_ns": [t.end_ns for t in threads],
     }

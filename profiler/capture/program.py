@@ -23,6 +23,7 @@ from profiler.capture.options import CaptureOptions
 # state.
 FAMILY_FILES: dict[str, str] = {
     "syscalls": "syscalls.c", "sched": "sched.c", "net": "net.c", "jvm": "jvm.c",
+    "stacks": "stacks.c", "jni": "jni.c", "jni_iface": "jni_iface.c",  # see capture.boundary
     "procs": "procs.c",
 }
 BASE_FAMILIES: tuple[str, ...] = ("syscalls", "procs")
@@ -86,6 +87,12 @@ def wanted_families(options: CaptureOptions) -> list[str]:
         families.append("net")
     if options.gc or options.jvm_threads:
         families.append("jvm")
+    if options.sample:
+        families.append("stacks")
+    if options.jni:
+        families.append("jni")
+    if options.jni_interface:
+        families.append("jni_iface")
     families.append("procs")
     return families
 

@@ -87,8 +87,8 @@ def parse(raw: bytes | bytearray, dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:
 
 def cstr(value: bytes, length: int | None = None) -> str:
     """A C char array as text: cut at ``length`` (when plausible) or at the first NUL.
-    HotSpot's string lengths sometimes read back as 0 (a stack operand BCC cannot reach);
-    its strings are NUL-terminated as well."""
+    A length of 0 means unknown (cut at the first NUL then), e.g. from a probe whose length
+    argument could not be read."""
     if length is not None and 0 < length <= len(value):
         value = value[:length]
     return value.split(b"\0", 1)[0].decode("utf-8", errors="replace")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ctypes
 import os
 import resource
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 _SYS_BPF = 321  # x86_64
 _BPF_ENABLE_STATS = 32
@@ -37,15 +37,22 @@ def parse_fdinfo(text: str) -> tuple[int, int]:
 
 def bpf_run_totals(prog_fds: Iterable[int]) -> tuple[int, int]:
     run_ns = run_cnt = 0
-    for fd in prog_fds:
-        try:
-            with open(f"/proc/self/fdinfo/{fd}", encoding="ascii") as handle:
-                ns, cnt = parse_fdinfo(handle.read())
-        except OSError:
-            continue
+    for ns, cnt in bpf_run_by_program({str(fd): fd for fd in prog_fds}).values():
         run_ns += ns
         run_cnt += cnt
     return run_ns, run_cnt
+
+
+def bpf_run_by_program(prog_fds: Mapping[str, int]) -> dict[str, tuple[int, int]]:
+    """name -> (run_time_ns, run_cnt) of each loaded program (missing when unreadable)."""
+    found = {}
+    for name, fd in prog_fds.items():
+        try:
+            with open(f"/proc/self/fdinfo/{fd}", encoding="ascii") as handle:
+                found[name] = parse_fdinfo(handle.read())
+        except OSError:
+            continue
+    return found
 
 
 def collector_cpu_ns() -> int:

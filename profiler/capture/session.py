@@ -24,8 +24,10 @@ from typing import Any
 import numpy as np
 
 from profiler.capture import procfs, records, rows, selfcost
+from profiler.capture.boundary import BoundaryCapture
 from profiler.capture.events import ConnectionTracker, block_columns, slow_syscall_columns
 from profiler.capture.fds import FdResolver
+from profiler.capture.jvmcheck import JvmLibraryCheck
 from profiler.capture.jvmevents import GcPairer, dispatch_jvm_events
 from profiler.capture.mapdrain import AggregateMap, MapDrainer, PendingRows
 from profiler.capture.options import CaptureOptions, CaptureReport
@@ -39,7 +41,11 @@ from profiler.capture.syscall_table import build_flag_table
 from profiler.errors import HostNotReadyError, PrivilegeError
 from profiler.rundir.writer import RunWriter
 
+# Per-CPU ring pages of the low-rate streams. sock_events carries every open/close of the
+# tracked processes: a JVM start-up opens thousands of jars and classes within a few ms,
+# and 64 pages (~4,000 records) overflowed while the reader waited for a CPU.
 _SMALL_BUFFER_PAGES = 64
+_FD_BUFFER_PAGES = 512
 _FORGET_AFTER_DRAINS = 3  # per-pid caches outlive a process until its last rows are drained
 
 
@@ -58,6 +64,9 @@ class CaptureSession:
         self._fds = FdResolver(self.processes.role_of, self._live_pids, self._driver_rpc_ports)
         self._connections = ConnectionTracker(self._fds)
         self._gc = GcPairer()
+        self._boundary = BoundaryCapture(options, writer,
+                                         lambda: self.processes.processes.values())
+        self._jvm_check = JvmLibraryCheck(None)
         self._report = CaptureReport()
         self._next_drain = 0.0
         self._drains = 0
@@ -65,6 +74,12 @@ class CaptureSession:
         self._oncpu_ns = 0
         self._cpu_at_start = 0
         self._stopped = False
+
+    @property
+    def report(self) -> CaptureReport:
+        """The capture's report so far: probes attached and failed and the compile time are
+        there as soon as start() returned; stop() completes it."""
+        return self._report
 
     # -- set-up ------------------------------------------------------------------------------
     def bpf_source(self) -> str:
@@ -86,11 +101,13 @@ class CaptureSession:
         self._report.probes_attached = list(program.attached)
         self._report.probes_failed = dict(program.failed)
         self._report.compile_s = program.compile_s
+        self._jvm_check = JvmLibraryCheck(program.libjvm)
         self._fill_syscall_flags(bpf)
         self._open_streams(bpf, program.families)
         self._rings.start()
         self._drainer = MapDrainer(bpf, _libbcc(), self._aggregates(program.families))
         self._drainer.drain()  # selects copy 0 and starts the clock of the first interval
+        self._boundary.start(bpf, _libbcc(), program.families)
         self._stacks = StackResolver(bpf)
         self._stats_fd = selfcost.enable_bpf_stats()
         if self._stats_fd is None:
@@ -110,7 +127,7 @@ class CaptureSession:
 
     def _open_streams(self, bpf: Any, families: list[str]) -> None:
         wanted = [("proc_events", records.PROC_EVENT, _SMALL_BUFFER_PAGES),
-                  ("sock_events", records.SOCK_EVENT, _SMALL_BUFFER_PAGES)]
+                  ("sock_events", records.SOCK_EVENT, _FD_BUFFER_PAGES)]
         if self.options.syscalls:
             wanted.append(("slow_events", records.SLOW_EVENT, self.options.stream_buffer_pages))
         if "sched" in families and self.options.offcpu:
@@ -170,11 +187,14 @@ class CaptureSession:
             self._next_drain = time.monotonic() + self.options.drain_interval_s
             assert self._drainer is not None
             self._write_aggregates(self._drainer.drain())
+            self._boundary.drain()
             self._drains += 1
             horizon = (_FORGET_AFTER_DRAINS * self.options.drain_interval_s * 1e9
                        + self.options.bucket_ns)
             self._fds.prune(time.monotonic_ns() - int(horizon))
             self._forget_exited()
+            self._report.notices.extend(
+                self._jvm_check.notices(self.processes.processes.values()))
         self._write_entities()
         self._writer.maybe_flush()
 
@@ -215,6 +235,7 @@ class CaptureSession:
         exits = procs[procs["type"] == records.PROC_EXIT]
         for pid in exits["pid"]:
             self._exited.append((self._drains, int(pid)))
+            self._boundary.process_exited(int(pid))
             self._oncpu_ns += self._take_oncpu(int(pid))
 
     def _take_oncpu(self, pid: int) -> int:
@@ -277,24 +298,37 @@ class CaptureSession:
 
     # -- the end -----------------------------------------------------------------------------
     def stop(self) -> CaptureReport:
-        """Stop counting, drain everything, detach; the report of the whole capture."""
-        bpf = self._require_started()
-        if self._stopped:
+        """Stop counting, drain everything, detach; the report of the whole capture.
+
+        Safe to call twice, or without start(): later calls return the same report. The
+        BPF programs are detached and every fd is released even when draining fails."""
+        if self._stopped or self._program is None:
             return self._report
         self._stopped = True
-        tracked = bpf[b"tracked"]
-        still_tracked = [int(key.value) for key in tracked]
-        tracked.clear()  # no new counting; in-flight handlers finish within microseconds
-        time.sleep(0.01)
+        bpf = self._program.bpf
+        try:
+            tracked = bpf[b"tracked"]
+            still_tracked = [int(key.value) for key in tracked]
+            tracked.clear()  # no new counting; in-flight handlers finish within microseconds
+            time.sleep(0.01)
+            self._rings.close()
+            self._handle_events()
+            assert self._drainer is not None
+            self._write_aggregates(self._drainer.drain_all())
+            self._boundary.stop(self._report)
+            for pid in still_tracked:
+                self._oncpu_ns += self._take_oncpu(pid)
+            self._write_entities()
+            self._finish_report(bpf)
+        finally:
+            self._release(bpf)
+        return self._report
+
+    def _release(self, bpf: Any) -> None:
+        """Close everything this session opened, each exactly once."""
         self._rings.close()
-        self._handle_events()
-        assert self._drainer is not None
-        self._write_aggregates(self._drainer.drain_all())
-        for pid in still_tracked:
-            self._oncpu_ns += self._take_oncpu(pid)
-        self._write_entities()
-        self._finish_report(bpf)
-        selfcost.close_fd(self._stats_fd)
+        stats_fd, self._stats_fd = self._stats_fd, None
+        selfcost.close_fd(stats_fd)
         self._fds.close()
         try:
             bpf.cleanup()
@@ -302,7 +336,6 @@ class CaptureSession:
             self._report.notices.append(f"detaching the BPF programs: {error}")
         for stream in self._streams.values():
             stream.close()
-        return self._report
 
     def _finish_report(self, bpf: Any) -> None:
         report = self._report
@@ -317,6 +350,8 @@ class CaptureSession:
             report.unmatched["fd_unresolved"] = self._fds.unresolved
         if self._gc.unmatched_ends:
             report.unmatched["gc_end_without_begin"] = self._gc.unmatched_ends
+        if self._gc.nested_begins:
+            report.unmatched["gc_nested_begin"] = self._gc.nested_begins
         if self._gc.open_begins:
             report.unmatched["gc_begin_without_end"] = self._gc.open_begins
         if self._stacks is not None:
@@ -324,9 +359,12 @@ class CaptureSession:
                 report.unmatched["user_stack_missing"] = self._stacks.missing_user
             if self._stacks.missing_kernel:
                 report.unmatched["kernel_stack_missing"] = self._stacks.missing_kernel
-        run_ns, run_cnt = selfcost.bpf_run_totals(f.fd for f in bpf.funcs.values())
+        by_program = selfcost.bpf_run_by_program(
+            {_text(name): func.fd for name, func in bpf.funcs.items()})
         cost = report.self_cost
-        cost.bpf_run_ns, cost.bpf_run_count = run_ns, run_cnt
+        cost.bpf_run_ns = sum(ns for ns, _ in by_program.values())
+        cost.bpf_run_count = sum(count for _, count in by_program.values())
+        cost.bpf_run_by_program = {name: ns for name, (ns, _) in sorted(by_program.items())}
         cost.collector_cpu_ns = selfcost.collector_cpu_ns() - self._cpu_at_start
         cost.profiled_cpu_ns = self._oncpu_ns
 
@@ -334,6 +372,10 @@ class CaptureSession:
         if self._program is None:
             raise RuntimeError("CaptureSession.start() has not been called")
         return self._program.bpf
+
+
+def _text(name: bytes | str) -> str:
+    return name.decode() if isinstance(name, bytes) else name
 
 
 def _libbcc() -> Any:

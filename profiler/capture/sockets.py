@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import ctypes as ct
 import os
-import socket
+from typing import Any
 
 from profiler.capture import procfs
-from profiler.capture.procfs import TcpSocket, normalize_addr
+from profiler.capture.procfs import TcpSocket, addr_from_bytes, normalize_addr
 
 _SYS_PIDFD_OPEN = 434
 _SYS_PIDFD_GETFD = 438
@@ -19,8 +19,52 @@ _ESTABLISHED = 1
 _libc = ct.CDLL(None, use_errno=True)
 
 
+_SOL_SOCKET = 1
+_SO_TYPE = 3
+_SO_ACCEPTCONN = 30
+_SO_DOMAIN = 39
+_SOCK_STREAM = 1
+_AF_INET = 2
+_AF_INET6 = 10
+
+
+def _sockopt_int(fd: int, option: int) -> int | None:
+    value = ct.c_int(0)
+    size = ct.c_uint32(ct.sizeof(value))
+    if _libc.getsockopt(fd, _SOL_SOCKET, option, ct.byref(value), ct.byref(size)) != 0:
+        return None
+    return value.value
+
+
+def _sockaddr(call: Any, fd: int) -> tuple[str, int] | None:
+    """(address, port) from getsockname/getpeername on a raw fd (None: not connected)."""
+    buffer = (ct.c_uint8 * 128)()
+    size = ct.c_uint32(128)
+    if call(fd, buffer, ct.byref(size)) != 0:
+        return None
+    return parse_sockaddr(bytes(buffer[:size.value]))
+
+
+def parse_sockaddr(raw: bytes) -> tuple[str, int] | None:
+    """A sockaddr_in / sockaddr_in6 as (address text, port); None for other families."""
+    if len(raw) < 4:
+        return None
+    family = int.from_bytes(raw[:2], "little")
+    port = int.from_bytes(raw[2:4], "big")
+    if family == _AF_INET and len(raw) >= 8:
+        return addr_from_bytes(raw[4:8], _AF_INET), port
+    if family == _AF_INET6 and len(raw) >= 24:
+        return addr_from_bytes(raw[8:24], _AF_INET6), port
+    return None
+
+
 class FdBorrower:
-    """Duplicates fds of other processes into this one (root: same rights as ptrace)."""
+    """Duplicates fds of other processes into this one (root: same rights as ptrace).
+
+    Every fd this class gets is closed exactly once by this class: the borrowed copy is
+    queried through raw libc calls, never wrapped in a ``socket.socket`` (such an object
+    owns its fd and closes it again when garbage-collected, possibly after the number was
+    reused, e.g. by the run directory's writer)."""
 
     def __init__(self) -> None:
         self.available = True
@@ -29,7 +73,7 @@ class FdBorrower:
     def _pidfd(self, pid: int) -> int | None:
         fd = self._pidfds.get(pid)
         if fd is None:
-            fd = _libc.syscall(_SYS_PIDFD_OPEN, pid, 0)
+            fd = int(_libc.syscall(_SYS_PIDFD_OPEN, int(pid), 0))
             if fd < 0:
                 if ct.get_errno() == 38:  # ENOSYS
                     self.available = False
@@ -42,32 +86,14 @@ class FdBorrower:
         pidfd = self._pidfd(pid)
         if pidfd is None:
             return None
-        copy = _libc.syscall(_SYS_PIDFD_GETFD, pidfd, fd, 0)
+        copy = int(_libc.syscall(_SYS_PIDFD_GETFD, pidfd, int(fd), 0))
         if copy < 0:
             if ct.get_errno() in (38, 1):  # ENOSYS, EPERM
                 self.available = False
             return None
         try:
-            sock = socket.socket(fileno=copy)
-        except OSError:
-            os.close(copy)
-            return None
-        try:
-            if sock.family not in (socket.AF_INET, socket.AF_INET6) or \
-                    sock.type != socket.SOCK_STREAM:
-                return None
-            local = sock.getsockname()
-            listening = bool(sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))
-            try:
-                remote = sock.getpeername()
-            except OSError:  # not connected (a listener, or connecting)
-                remote = ("0.0.0.0", 0)
-            return TcpSocket(normalize_addr(local[0]), local[1], normalize_addr(remote[0]),
-                             remote[1], _LISTEN if listening else _ESTABLISHED, inode)
-        except OSError:
-            return None
+            return _tcp_endpoint(copy, inode)
         finally:
-            sock.detach()
             os.close(copy)
 
     def forget(self, pid: int) -> None:
@@ -78,6 +104,19 @@ class FdBorrower:
     def close(self) -> None:
         for pid in list(self._pidfds):
             self.forget(pid)
+
+
+def _tcp_endpoint(fd: int, inode: int) -> TcpSocket | None:
+    if _sockopt_int(fd, _SO_DOMAIN) not in (_AF_INET, _AF_INET6) or \
+            _sockopt_int(fd, _SO_TYPE) != _SOCK_STREAM:
+        return None
+    local = _sockaddr(_libc.getsockname, fd)
+    if local is None:
+        return None
+    listening = bool(_sockopt_int(fd, _SO_ACCEPTCONN))
+    remote = _sockaddr(_libc.getpeername, fd) or ("0.0.0.0", 0)  # a listener, or connecting
+    return TcpSocket(normalize_addr(local[0]), local[1], normalize_addr(remote[0]), remote[1],
+                     _LISTEN if listening else _ESTABLISHED, inode)
 
 
 def scan_sockets(pids: list[int], borrower: FdBorrower, known: dict[int, TcpSocket],

@@ -12,6 +12,7 @@ NO_STACK = -1  # the BPF side took no stack (switched off, or a preempted thread
 MISSING_USER = "[missing user stack]"
 MISSING_KERNEL = "[missing kernel stack]"
 _MAX_CACHED = 50_000
+_MAX_CACHED_SYMBOLS = 200_000  # per process
 
 
 class StackResolver:
@@ -20,6 +21,9 @@ class StackResolver:
         self._table = bpf[b"stacks"] if _has_table(bpf, "stacks") else None
         self._user: dict[tuple[int, int], list[str]] = {}
         self._kernel: dict[int, list[str]] = {}
+        # Different stacks share most frames: one BCC lookup (a ctypes call and a decode,
+        # several us) per (pid, address) instead of one per frame of every new stack.
+        self._symbols: dict[int, dict[int, str]] = {}  # pid -> address -> frame
         self.missing_user = 0
         self.missing_kernel = 0
 
@@ -41,12 +45,29 @@ class StackResolver:
         if not addresses:
             self.missing_user += 1
             return [MISSING_USER]
-        frames = [_text(self._bpf.sym(addr, pid, show_module=True, show_offset=False))
-                  for addr in addresses]
+        frames = [self._symbol(pid, addr) for addr in addresses]
         if len(self._user) > _MAX_CACHED:
             self._user.clear()
         self._user[key] = frames
         return frames
+
+    def _symbol(self, pid: int, addr: int) -> str:
+        names = self._symbols.setdefault(pid, {})
+        name = names.get(addr)
+        if name is None:
+            if len(names) > _MAX_CACHED_SYMBOLS:
+                names.clear()
+            name = _text(self._bpf.sym(addr, pid, show_module=True, show_offset=False))
+            names[addr] = name
+        return name
+
+    def _kernel_symbol(self, addr: int) -> str:
+        names = self._symbols.setdefault(-1, {})  # pid -1: the kernel's
+        name = names.get(addr)
+        if name is None:
+            name = _text(self._bpf.ksym(addr))
+            names[addr] = name
+        return name
 
     def kernel(self, stack_id: int) -> list[str]:
         frames = self._kernel.get(stack_id)
@@ -56,7 +77,7 @@ class StackResolver:
         if not addresses:
             self.missing_kernel += 1
             return [MISSING_KERNEL]
-        frames = [_text(self._bpf.ksym(addr)) for addr in addresses]
+        frames = [self._kernel_symbol(addr) for addr in addresses]
         if len(self._kernel) > _MAX_CACHED:
             self._kernel.clear()
         self._kernel[stack_id] = frames
@@ -64,6 +85,7 @@ class StackResolver:
 
     def forget_process(self, pid: int) -> None:
         """Drop BCC's symbol cache of an exited process (its memory would only grow)."""
+        self._symbols.pop(pid, None)
         caches = getattr(self._bpf, "_sym_caches", None)
         if isinstance(caches, dict):
             caches.pop(pid, None)

@@ -49,6 +49,23 @@ Examples:
               show_default=True, help="Stream syscalls slower than this with a stack.")
 @click.option("--offcpu-block-ms", type=click.FloatRange(min=0), default=1.0,
               show_default=True, help="Stream off-CPU blocks longer than this with stacks.")
+@click.option("--sample/--no-sample", default=True, show_default=True,
+              help="Sample on-CPU stacks (perf cpu-clock) of the tracked processes.")
+@click.option("--sample-hz", type=click.IntRange(min=1, max=10_000), default=49,
+              show_default=True, help="On-CPU sampling frequency per CPU.")
+@click.option("--jni/--no-jni", default=True, show_default=True,
+              help="Time JNI native methods (uprobes on Java_* symbols of codec, NIO, zip "
+                   "and netty libraries).")
+@click.option("--jni-include", multiple=True, metavar="GLOB",
+              help="Also trace these libraries (basename glob, e.g. 'libarrow*') or force "
+                   "methods past the cost guard ('Java_*Deflater*', 'Class.method'). "
+                   "Repeatable.")
+@click.option("--jni-exclude", multiple=True, metavar="GLOB",
+              help="Do not trace these libraries or methods (same globs). Repeatable.")
+@click.option("--jni-interface", is_flag=True,
+              help="Trace native code's calls into the VM (hotspot_jni USDT: critical "
+                   "regions, array/string copies, global references). Off by default: "
+                   "~1-2 us per call.")
 @click.option("--print-bpf", is_flag=True,
               help="Print the generated BPF C program and exit (needs no root).")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="[--] COMMAND [ARGS]...")
@@ -56,8 +73,9 @@ Examples:
 def command(ctx: click.Context, output: Path | None, force: bool, pid_spec: str | None,
             duration: float | None, syscalls_spec: str, no_offcpu: bool, no_gc: bool,
             no_jvm_threads: bool, no_net_lifecycle: bool, bucket_ms: int,
-            slow_syscall_ms: float, offcpu_block_ms: float, print_bpf: bool,
-            command: tuple[str, ...]) -> None:
+            slow_syscall_ms: float, offcpu_block_ms: float, sample: bool, sample_hz: int,
+            jni: bool, jni_include: tuple[str, ...], jni_exclude: tuple[str, ...],
+            jni_interface: bool, print_bpf: bool, command: tuple[str, ...]) -> None:
     """Record a Spark application with eBPF into a run directory.
 
     COMMAND runs as the user who called sudo; its exit status becomes sparkprof's. Ctrl-C
@@ -73,6 +91,12 @@ def command(ctx: click.Context, output: Path | None, force: bool, pid_spec: str 
         bucket_ms=bucket_ms,
         slow_syscall_ms=slow_syscall_ms,
         offcpu_block_ms=offcpu_block_ms,
+        sample=sample,
+        sample_hz=sample_hz,
+        jni=jni,
+        jni_include=jni_include,
+        jni_exclude=jni_exclude,
+        jni_interface=jni_interface,
     )
     if print_bpf:
         from profiler.capture.program import source_with_flags  # no BCC needed for the text

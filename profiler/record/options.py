@@ -30,6 +30,12 @@ class ProbeOptions:
     offcpu_block_ms: float = 1.0
     wakeup_events: int = DEFAULT_WAKEUP_EVENTS
     drain_interval_s: float = 1.0
+    sample: bool = True
+    sample_hz: int = 49
+    jni: bool = True
+    jni_include: tuple[str, ...] = ()
+    jni_exclude: tuple[str, ...] = ()
+    jni_interface: bool = False
 
     def __post_init__(self) -> None:
         if not self.syscalls <= SYSCALL_FAMILIES:
@@ -40,6 +46,8 @@ class ProbeOptions:
         if self.slow_syscall_ms < 0 or self.offcpu_block_ms < 0:
             raise UsageError("thresholds must not be negative",
                              "e.g. --slow-syscall-ms 1 --offcpu-block-ms 10")
+        if not 1 <= self.sample_hz <= 10_000:
+            raise UsageError("--sample-hz must be between 1 and 10000", "e.g. --sample-hz 49")
 
     def to_capture_options(self, java_home: str | None = None) -> CaptureOptions:
         from profiler.capture import CaptureOptions  # lazy: imports BCC
@@ -56,12 +64,20 @@ class ProbeOptions:
             wakeup_events=self.wakeup_events,
             drain_interval_s=self.drain_interval_s,
             java_home=java_home,
+            sample=self.sample,
+            sample_hz=self.sample_hz,
+            jni=self.jni,
+            jni_include=self.jni_include,
+            jni_exclude=self.jni_exclude,
+            jni_interface=self.jni_interface,
         )
 
     def as_meta(self) -> dict[str, Any]:
         """The options as meta.json stores them (JSON types only)."""
         values = asdict(self)
         values["syscalls"] = sorted(self.syscalls)
+        values["jni_include"] = list(self.jni_include)
+        values["jni_exclude"] = list(self.jni_exclude)
         return values
 
 

@@ -53,6 +53,8 @@ class CaptureLike(Protocol):
     """What the record loop needs from profiler.capture.CaptureSession."""
 
     def start(self) -> None: ...
+    @property
+    def report(self) -> CaptureReport: ...  # probes attached/failed, from start() on
     def track(self, pid: int) -> None: ...
     def poll(self, timeout_ms: int) -> None: ...
     def stop(self) -> CaptureReport: ...
@@ -104,6 +106,7 @@ class _Run:
     launched: LaunchedCommand | None = None
     session: CaptureLike | None = None
     search_dirs: list[str] = field(default_factory=list)
+    announced_failures: set[str] = field(default_factory=set)  # shown on stderr at start
 
 
 class Recorder:
@@ -202,7 +205,13 @@ class Recorder:
         began = time.monotonic()
         session = self._session_factory(run.capture, run.writer)
         session.start()
-        self._progress(f"BPF ready in {time.monotonic() - began:.1f} s")
+        report = session.report
+        failed = f", {len(report.probes_failed)} failed" if report.probes_failed else ""
+        self._progress(f"BPF ready in {time.monotonic() - began:.1f} s: "
+                       f"{len(report.probes_attached)} probes attached{failed}")
+        for name, reason in report.probes_failed.items():
+            self._progress(f"probe family {name} did not attach: {reason}")
+            run.announced_failures.add(name)
         return session
 
     def _launch(self, run: _Run, plan: SparkPlan, path: str) -> LaunchedCommand:
@@ -258,7 +267,8 @@ class Recorder:
         if report is not None:
             run.notices.extend(report.notices)
             for name, reason in report.probes_failed.items():
-                self._progress(f"probe family {name} did not attach: {reason}")
+                if name not in run.announced_failures:
+                    self._progress(f"probe family {name} did not attach: {reason}")
         run.writer.update_meta(**meta, clock={"start": run.start.as_meta(), "end": end.as_meta()},
                                exit_code=exit_code, eventlog=_eventlog_meta(run, eventlog),
                                notices=run.notices)

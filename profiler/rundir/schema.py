@@ -94,6 +94,16 @@ TABLES: dict[str, pa.Schema] = {
         ("total_ns", _I64), ("max_ns", _I64), ("hist_first_bucket", _I32),
         ("hist", pa.list_(_I64)),
     ),
+    "jni_interface": _schema(
+        "jni_interface",
+        ("bucket_ns", _I64), ("pid", _I32), ("tid", _I32), ("function", _STR),
+        ("calls", _I64), ("total_ns", _I64), ("max_ns", _I64), ("held_ns", _I64),
+        ("held_max_ns", _I64),
+    ),
+    "jni_globalrefs": _schema(
+        "jni_globalrefs",
+        ("pid", _I32), ("created", _I64), ("deleted", _I64), ("live", _I64),
+    ),
 }
 
 # Columns computed by the writer, not appended: RunWriter.append("syscalls", ...) takes the

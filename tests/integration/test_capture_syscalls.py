@@ -125,8 +125,12 @@ def capture(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     run_dir = tmp / "run"
     run_dir.mkdir()
     writer = RunWriter(run_dir)
+    fds_before = _fd_identities()
     session = CaptureSession(CaptureOptions(gc=False, jvm_threads=False), writer)
     session.start()
+    # Opened while the capture runs and held past its end, like the writer's directory fd:
+    # a double close anywhere in the capture would hit numbers like this one.
+    sentinel = os.open(tmp, os.O_RDONLY | os.O_DIRECTORY)
     sink = _Sink()
     proc = subprocess.Popen([str(binary), str(sink.port), str(data), str(data_b)],
                             stdin=subprocess.PIPE)
@@ -138,16 +142,34 @@ def capture(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         while proc.poll() is None:
             session.poll(50)
         report = session.stop()
+        stopped_twice = session.stop() is report
     finally:
         proc.kill()
         proc.wait()
-    writer.close("complete")
+    sentinel_ok = _fd_identities().get(sentinel) == os.stat(tmp)[1:3]
+    os.close(sentinel)
     sink.thread.join(5)
+    sink.listener.close()
+    fds_after = _fd_identities()
+    writer.close("complete")
     tables = {name: pq.read_table(run_dir / name).to_pandas()
               for name in os.listdir(run_dir) if (run_dir / name).is_dir()}
     return {"pid": proc.pid, "exit": proc.returncode, "report": report, "tables": tables,
             "port": sink.port, "data": str(data), "data_b": str(data_b),
-            "received": sink.received}
+            "received": sink.received, "fds_before": fds_before, "fds_after": fds_after,
+            "sentinel_ok": sentinel_ok, "stopped_twice": stopped_twice}
+
+
+def _fd_identities() -> dict[int, tuple[int, int]]:
+    """fd -> (inode, device) of this process's open fds."""
+    found = {}
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            info = os.stat(f"/proc/self/fd/{name}")
+        except OSError:
+            continue  # the listing's own fd
+        found[int(name)] = (info.st_ino, info.st_dev)
+    return found
 
 
 pytestmark = [pytest.mark.root, pytest.mark.integration]
@@ -224,6 +246,17 @@ def test_exit_code_and_no_losses(capture):
     assert "raw_tracepoint:sys_enter" in report.probes_attached
     assert report.probes_failed == {}
     assert report.self_cost.profiled_cpu_ns > 0
+
+
+def test_capture_closes_only_its_own_fds(capture):
+    # The capture once closed an fd number twice, taking the run directory's fd with it.
+    assert capture["sentinel_ok"]
+    before, after = capture["fds_before"], capture["fds_after"]
+    kept = {fd: ident for fd, ident in before.items() if fd in after}
+    assert set(kept) == set(before)  # every fd we had before is still open...
+    assert kept == {fd: after[fd] for fd in kept}  # ...and still the same file
+    assert set(after) - set(before) == set()  # and stop() released all of the capture's
+    assert capture["stopped_twice"]
 
 
 def test_connection_lifecycle(capture):

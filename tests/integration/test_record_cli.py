@@ -147,3 +147,28 @@ def test_attach_to_a_running_process_for_a_duration() -> None:
         finally:
             busy.kill()
             busy.wait()
+
+
+JDK17 = Path("/usr/lib/jvm/java-17-openjdk-amd64")
+OTHER_JDK = Path("/usr/lib/jvm/temurin-25-jdk-amd64")
+SLEEPER = "class Sleeper { public static void main(String[] a) throws Exception { " \
+          "Thread.sleep(2500); } }\n"
+
+
+def test_a_jvm_of_another_jdk_is_reported() -> None:
+    # The HotSpot probes go on JAVA_HOME's libjvm.so; a JVM of another JDK fires none of
+    # them, so the run must say its GC and thread rows are missing.
+    if not (JDK17 / "lib/server/libjvm.so").exists() or not (OTHER_JDK / "bin/java").exists():
+        pytest.skip("needs two JDKs (Debian's 17 and Temurin 25, as on the project's hosts)")
+    with shared_workdir() as work:
+        (work / "Sleeper.java").write_text(SLEEPER)
+        env = record_env({"JAVA_HOME": str(JDK17)})
+        done = run_record(["-o", "run", "--syscalls", "none", "--no-offcpu",
+                           "--no-net-lifecycle", "--", str(OTHER_JDK / "bin/java"),
+                           "Sleeper.java"], work, env)
+        assert done.returncode == 0, done.stderr
+        notices = profiler.load(work / "run").meta["notices"]
+        mismatch = [n for n in notices if str(OTHER_JDK / "lib/server/libjvm.so") in n]
+        assert len(mismatch) == 1, notices
+        assert str(JDK17) in mismatch[0]
+        assert "note: JVM pid" in done.stderr

@@ -59,6 +59,17 @@ def check_worker_bytes(profile: Profile, port: int) -> None:
     assert set(to_server["pid"]) <= pids_with_role(profile, "python-worker")
 
 
+def check_driver_threads(profile: Profile, driver: int) -> None:
+    """Local mode runs tasks in the driver JVM: its task threads must be task-runners, and
+    Java names (thread__start) must be longer than a 15-byte comm."""
+    threads = profile.threads
+    mine = threads[threads["pid"] == driver]
+    listing = mine[["tid", "name", "role"]].to_string()
+    assert (mine["role"] == "task-runner").any(), listing
+    assert (mine["name"].str.len() > 15).any(), listing
+    assert (mine["role"] == "gc").any(), listing
+
+
 def check_eventlog(profile: Profile, run: Path) -> None:
     eventlog_meta = profile.meta["eventlog"]
     assert eventlog_meta["path"].startswith("eventlog/")
@@ -92,6 +103,8 @@ def test_python_job_as_the_invoking_user() -> None:
         check_worker_bytes(profile, server.port)
         gc = profile.gc
         assert (gc["pid"] == driver).sum() >= FORCED_GCS
+        assert "gc_end_without_begin" not in meta["unmatched"], meta["unmatched"]
+        check_driver_threads(profile, driver)
         check_eventlog(profile, run)
         driver_cmdline = profile.processes.loc[profile.processes["pid"] == driver,
                                                "cmdline"].iloc[-1]

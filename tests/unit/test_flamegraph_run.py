@@ -25,6 +25,7 @@ from profiler.flamegraph import (
     parse_folded,
 )
 from profiler.rundir import RunWriter
+from profiler.rundir.schema import TABLES
 
 MONO0 = 5_000_000_000
 REAL0_MS = 1_790_000_000_000
@@ -178,7 +179,11 @@ def test_jni_stacks_from_a_jni_table(run_dir: Path) -> None:
         "bucket_ns": [MONO0, MONO0], "pid": [100, 100], "tid": [101, 101],
         "library": ["/tmp/libzstd-jni-1.5.7-71234567.so (deleted)"] * 2,
         "class_name": ["com.github.luben.zstd.Zstd"] * 2,
-        "method": ["compressByteArray"] * 2, "calls": [3, 4], "total_ns": [30, 40]}),
+        "method": ["compressByteArray"] * 2,
+        "symbol": ["Java_com_github_luben_zstd_Zstd_compressByteArray"] * 2,
+        "calls": [3, 4], "total_ns": [30, 40], "max_ns": [20, 20],
+        "hist_first_bucket": pa.array([3, 3], pa.int32()), "hist": [[3], [4]]},
+        schema=TABLES["jni"]),
         run_dir / "jni" / "part-00000.parquet")
     stacks = build_stacks(profiler.load(run_dir), "jni")
     assert folded(stacks) == {("executor 1", "task-runner", "libzstd-jni-1.5.7-*.so",

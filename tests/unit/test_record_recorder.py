@@ -38,6 +38,10 @@ class FakeSession:
         if self._on_poll is not None:
             self._on_poll(0)  # poll number 0: during the BPF compile
 
+    @property
+    def report(self) -> CaptureReport:
+        return CaptureReport(probes_attached=["syscalls"], probes_failed={"gc": "no libjvm"})
+
     def track(self, pid: int) -> None:
         self.tracked.append(pid)
 
@@ -97,7 +101,9 @@ def test_exit_status_meta_and_tracking(tmp_path: Path, monkeypatch: pytest.Monke
     assert 0 < (end["realtime_ns"] - start["realtime_ns"]) < 60 * 10**9
     assert "headers: fallback" in meta["notices"]
     assert meta["options"]["syscalls"] == ["io", "net"]
-    assert any("gc did not attach" in line for line in lines)
+    failures = [index for index, line in enumerate(lines) if "gc did not attach" in line]
+    started = next(index for index, line in enumerate(lines) if line.startswith("recording pid"))
+    assert len(failures) == 1 and failures[0] < started  # told once, before the command runs
     assert any(line.startswith("wrote ") for line in lines)
     eventlog_dir = tmp_path / "run" / "eventlog"
     assert eventlog_dir.is_dir()

@@ -24,22 +24,22 @@ def previous_run(path: Path) -> Path:
 
 
 @pytest.mark.parametrize(("label", "now", "expected"), [
-    ("app", dt.datetime(2026, 11, 21, 9, 5, 3, tzinfo=dt.timezone.utc),
+    ("app", dt.datetime(2026, 11, 21, 9, 5, 3, tzinfo=dt.UTC),
      "sparkprof-app-20261121T090503Z"),
     ("spark-submit my app.py", dt.datetime(2026, 1, 2, 3, 4, 5),  # naive: taken as UTC
      "sparkprof-spark-submit-my-app.py-20260102T030405Z"),
     ("../../etc/x", dt.datetime(2026, 1, 2, 23, 30, 0,
                                 tzinfo=dt.timezone(dt.timedelta(hours=-2))),
      "sparkprof-etc-x-20260103T013000Z"),
-    ("", dt.datetime(2026, 1, 2, tzinfo=dt.timezone.utc), "sparkprof-run-20260102T000000Z"),
-    ("ü/..", dt.datetime(2026, 1, 2, tzinfo=dt.timezone.utc), "sparkprof-run-20260102T000000Z"),
+    ("", dt.datetime(2026, 1, 2, tzinfo=dt.UTC), "sparkprof-run-20260102T000000Z"),
+    ("ü/..", dt.datetime(2026, 1, 2, tzinfo=dt.UTC), "sparkprof-run-20260102T000000Z"),
 ])
 def test_default_name_is_sanitized_and_utc(label: str, now: dt.datetime, expected: str) -> None:
     assert default_run_dir_name(label, now) == expected
 
 
 def test_default_name_label_is_bounded() -> None:
-    name = default_run_dir_name("x" * 500, dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
+    name = default_run_dir_name("x" * 500, dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     assert len(name) < 80 and "/" not in name
 
 

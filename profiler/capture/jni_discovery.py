@@ -1,0 +1,156 @@
+"""Which native libraries a JVM has mapped, and the ``Java_*`` methods in them.
+
+Libraries that Spark's dependencies extract to /tmp are deleted right after loading: the path
+in /proc/PID/maps no longer opens, so every library is read (and later attached) through
+/proc/PID/map_files/<start>-<end>, which opens the mapped inode whatever happened to its name.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import SymbolTableSection
+
+from profiler.capture.jni_names import JAVA_PREFIX, strip_version
+
+_FIRST_BYTES = 8
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """One line of /proc/PID/maps that maps a file."""
+
+    start: int
+    end: int
+    perms: str
+    offset: int
+    inode: int
+    dev: str
+    path: str  # as the kernel shows it, " (deleted)" included
+
+    @property
+    def executable(self) -> bool:
+        return "x" in self.perms
+
+    @property
+    def file_key(self) -> tuple[str, int]:
+        return self.dev, self.inode
+
+
+@dataclass(frozen=True)
+class JniSymbol:
+    """A ``Java_*`` function of a library file."""
+
+    name: str          # without the @@VERSION suffix
+    vaddr: int         # st_value: what BCC's attach_uprobe(addr=...) takes
+    file_offset: int   # where its code starts in the file
+    first_bytes: bytes
+
+
+def parse_maps(text: str) -> list[Mapping]:
+    """File-backed mappings of a /proc/PID/maps text (anonymous and [special] ones dropped)."""
+    found = []
+    for line in text.splitlines():
+        fields = line.split(maxsplit=5)
+        if len(fields) < 6 or not fields[5].startswith("/"):
+            continue
+        span, perms, offset, dev, inode, path = fields
+        if inode == "0":
+            continue
+        low, high = span.split("-")
+        found.append(Mapping(int(low, 16), int(high, 16), perms, int(offset, 16), int(inode),
+                             dev, path))
+    return found
+
+
+def read_maps(pid: int) -> list[Mapping]:
+    return parse_maps(read_library_lines(pid))
+
+
+def read_library_lines(pid: int) -> str:
+    """The lines of /proc/PID/maps that map a ``*.so`` file ("" when the process is gone):
+    a JVM has thousands of mappings, a few dozen of them libraries."""
+    try:
+        with open(f"/proc/{pid}/maps") as handle:
+            return "".join(line for line in handle if ".so" in line)
+    except OSError:
+        return ""
+
+
+def shared_libraries(mappings: list[Mapping]) -> dict[tuple[str, int], list[Mapping]]:
+    """The mappings of each mapped ``*.so`` file (by device and inode), in address order."""
+    libraries: dict[tuple[str, int], list[Mapping]] = {}
+    for mapping in mappings:
+        base = os.path.basename(mapping.path.removesuffix(" (deleted)"))
+        if ".so" in base:
+            libraries.setdefault(mapping.file_key, []).append(mapping)
+    return libraries
+
+
+def map_files_path(pid: int, mapping: Mapping) -> str:
+    return f"/proc/{pid}/map_files/{mapping.start:x}-{mapping.end:x}"
+
+
+def _load_segments(elf: ELFFile) -> list[tuple[int, int, int]]:
+    return [(seg["p_vaddr"], seg["p_memsz"], seg["p_offset"]) for seg in elf.iter_segments()
+            if seg["p_type"] == "PT_LOAD"]
+
+
+def _file_offset(segments: list[tuple[int, int, int]], vaddr: int) -> int | None:
+    for start, size, offset in segments:
+        if start <= vaddr < start + size:
+            return vaddr - start + offset
+    return None
+
+
+def _java_symbols(elf: ELFFile) -> Iterator[tuple[str, int]]:
+    section = elf.get_section_by_name(".dynsym")
+    if not isinstance(section, SymbolTableSection):
+        return
+    for symbol in section.iter_symbols():
+        if (symbol.name.startswith(JAVA_PREFIX) and symbol["st_info"]["type"] == "STT_FUNC"
+                and symbol["st_shndx"] != "SHN_UNDEF" and symbol["st_value"]):
+            yield strip_version(symbol.name), int(symbol["st_value"])
+
+
+def java_symbols(path: str) -> list[JniSymbol]:
+    """Every defined ``Java_*`` function of an ELF file with its first code bytes; [] when
+    the file cannot be read as ELF."""
+    try:
+        with open(path, "rb") as handle:
+            elf = ELFFile(handle)
+            segments = _load_segments(elf)
+            found: dict[str, JniSymbol] = {}
+            for name, vaddr in _java_symbols(elf):
+                offset = _file_offset(segments, vaddr)
+                if offset is None or name in found:
+                    continue
+                handle.seek(offset)
+                found[name] = JniSymbol(name, vaddr, offset, handle.read(_FIRST_BYTES))
+            return sorted(found.values(), key=lambda s: s.file_offset)
+    except (OSError, ELFError, ValueError):
+        return []
+
+
+def file_offsets(path: str, vaddrs: list[int]) -> dict[int, int]:
+    """File offsets of ELF virtual addresses (those inside a loaded segment)."""
+    try:
+        with open(path, "rb") as handle:
+            segments = _load_segments(ELFFile(handle))
+    except (OSError, ELFError, ValueError):
+        return {}
+    found = {vaddr: _file_offset(segments, vaddr) for vaddr in vaddrs}
+    return {vaddr: offset for vaddr, offset in found.items() if offset is not None}
+
+
+def runtime_address(mappings: list[Mapping], file_offset: int) -> int | None:
+    """Where ``file_offset`` of a library sits in the process (its executable mapping)."""
+    for mapping in mappings:
+        size = mapping.end - mapping.start
+        if mapping.executable and mapping.offset <= file_offset < mapping.offset + size:
+            return mapping.start + file_offset - mapping.offset
+    return None

@@ -1,0 +1,220 @@
+"""On-CPU stack sampling: attach the cpu-clock event, drain bpf/stacks.c, write ``samples``.
+
+Each drain reads the count map copy that was switched off at the previous drain (nothing
+writes to it any more), names its stacks, clears that copy's stack table and switches copies.
+Rows of processes with frames waiting for a perf map (JIT code of a JVM) are held until the
+process has exited and its last samples are drained (or the capture stops), then the map
+written by ``-XX:+DumpPerfMapAtExit`` names them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from profiler.capture.mapdrain import batch_lookup_and_delete
+from profiler.capture.perfmap import read_perf_map, request_perf_map
+from profiler.capture.stacks import MISSING_KERNEL, MISSING_USER
+from profiler.capture.symbols import Frame, FrameNamer, process_uid
+from profiler.rundir.writer import RunWriter
+
+SAMPLE_KEY = np.dtype({"names": ["bucket", "pid", "tid", "cpu", "ustack", "kstack"],
+                       "formats": ["<u8", "<u4", "<u4", "<u4", "<i4", "<i4"],
+                       "offsets": [0, 8, 12, 16, 20, 24], "itemsize": 32})
+SAMPLE_VAL = np.dtype("<u8")
+NO_KERNEL_STACK = -1
+_CAPACITY = 32768
+_DRAINS_AFTER_EXIT = 2
+STAT_NAMES = ("samples", "sample_map_full", "sample_user_stack_failed",
+              "sample_kernel_stack_failed")
+
+
+@dataclass
+class _Row:
+    ts_ns: int
+    pid: int
+    tid: int
+    cpu: int
+    user: list[Frame]
+    kernel: list[str]
+    count: int
+
+
+@dataclass
+class SamplingReport:
+    hz: int
+    samples: int = 0
+    rows: int = 0
+    stats: dict[str, int] = field(default_factory=dict)
+    perf_maps: dict[int, int] = field(default_factory=dict)  # pid -> entries read
+    frames: dict[str, int] = field(default_factory=dict)
+    collector_s: float = 0.0  # time spent draining, naming and writing samples
+
+    def as_meta(self) -> dict[str, Any]:
+        return {"hz": self.hz, "samples": self.samples, "rows": self.rows,
+                "stats": dict(self.stats), "perf_maps": {str(k): v for k, v in
+                                                         self.perf_maps.items()},
+                "frames": dict(self.frames), "collector_s": round(self.collector_s, 3)}
+
+
+class SampleCollector:
+    def __init__(self, bpf: Any, lib: Any, writer: RunWriter, hz: int,
+                 is_jvm: Callable[[int], bool]) -> None:
+        """``is_jvm(pid)``: whether unnamed addresses of ``pid`` may be JIT code that its
+        perf map will name (others become ``[unknown]`` at once)."""
+        self._bpf = bpf
+        self._lib = lib
+        self._writer = writer
+        self._is_jvm = is_jvm
+        self._namer = FrameNamer.for_bpf(bpf)
+        self._active = 0
+        self._held: dict[int, list[_Row]] = {}
+        self._uids: dict[int, int] = {}
+        self._exited: dict[int, int] = {}  # pid -> drains since its exit
+        self._kernel_cache: dict[int, list[str]] = {}
+        self.report = SamplingReport(hz=hz)
+
+    def attach(self) -> None:
+        from bcc import PerfSWConfig, PerfType
+
+        self._set_copy(0)
+        self._bpf.attach_perf_event(ev_type=PerfType.SOFTWARE,
+                                    ev_config=PerfSWConfig.CPU_CLOCK,
+                                    fn_name=b"on_cpu_sample", sample_freq=self.report.hz)
+
+    def _set_copy(self, copy: int) -> None:
+        table = self._bpf[b"sample_copy"]
+        table[table.Key(0)] = table.Leaf(copy)
+        self._active = copy
+
+    # -- draining --------------------------------------------------------------------------
+    def drain(self) -> None:
+        """Name and write the quiet copy's samples, then make it the active one."""
+        started = time.monotonic()
+        self._namer.generation += 1
+        quiet = 1 - self._active
+        self._drain_copy(quiet)
+        self._set_copy(quiet)
+        self._release_exited()
+        self.report.collector_s += time.monotonic() - started
+
+    def process_exited(self, pid: int) -> None:
+        self._exited.setdefault(pid, 0)
+
+    def stop(self) -> SamplingReport:
+        """Final drain of both copies; every held row is named and written."""
+        started = time.monotonic()
+        with contextlib.suppress(Exception):  # BCC raises bare Exceptions on detach
+            self._bpf.detach_perf_event(ev_type=1, ev_config=0)
+        for copy in (1 - self._active, self._active):
+            self._drain_copy(copy)
+        for pid in list(self._held):
+            self._release(pid)
+        table = self._bpf[b"sample_stats"]
+        for index, name in enumerate(STAT_NAMES):
+            count = int(table.sum(table.Key(index)).value)
+            if count:
+                self.report.stats[name] = count
+        namer = self._namer
+        self.report.collector_s += time.monotonic() - started
+        self.report.frames = {"named": namer.resolved, "jit_named": namer.jit_resolved,
+                              "unknown": namer.unresolved}
+        return self.report
+
+    def _drain_copy(self, copy: int) -> None:
+        table = self._bpf[f"sample_agg{copy}".encode()]
+        keys, vals = batch_lookup_and_delete(self._lib, table.map_fd, SAMPLE_KEY, SAMPLE_VAL,
+                                             _CAPACITY)
+        stacks = self._bpf[f"sample_stacks{copy}".encode()]
+        rows = [self._row(key, int(count), stacks) for key, count in zip(keys, vals,
+                                                                         strict=True)]
+        stacks.clear()
+        self._kernel_cache.clear()  # kernel stack ids are per copy too
+        ready = []
+        for row in rows:
+            if any(isinstance(frame, int) for frame in row.user) and self._is_jvm(row.pid):
+                self._hold(row)
+            else:
+                ready.append(row)
+        self._write(ready, {})
+
+    def _row(self, key: Any, count: int, stacks: Any) -> _Row:
+        pid = int(key["pid"])
+        ustack, kstack = int(key["ustack"]), int(key["kstack"])
+        user: list[Frame]
+        addresses = _walk(stacks, ustack)
+        user = self._namer.frames(pid, addresses) if addresses else [MISSING_USER]
+        if kstack == NO_KERNEL_STACK:
+            kernel: list[str] = []
+        else:
+            kernel = self._kernel_cache.get(kstack) or self._kernel(stacks, kstack)
+        return _Row(int(key["bucket"]), pid, int(key["tid"]), int(key["cpu"]), user, kernel,
+                    count)
+
+    def _kernel(self, stacks: Any, stack_id: int) -> list[str]:
+        addresses = _walk(stacks, stack_id)
+        frames = ([_text(self._bpf.ksym(addr)) for addr in addresses] if addresses
+                  else [MISSING_KERNEL])
+        self._kernel_cache[stack_id] = frames
+        return frames
+
+    def _hold(self, row: _Row) -> None:
+        if row.pid not in self._uids:
+            uid = process_uid(row.pid)
+            if uid is not None:
+                self._uids[row.pid] = uid
+        self._held.setdefault(row.pid, []).append(row)
+
+    def _release_exited(self) -> None:
+        for pid in list(self._exited):
+            self._exited[pid] += 1
+            if self._exited[pid] >= _DRAINS_AFTER_EXIT:
+                del self._exited[pid]
+                self._release(pid)
+                self._namer.forget_process(pid)
+
+    def _release(self, pid: int) -> None:
+        rows = self._held.pop(pid, [])
+        if not rows:
+            return
+        uid = self._uids.get(pid)
+        perf_map = read_perf_map(pid, uid) if uid is not None else None
+        if perf_map is None and uid is not None and request_perf_map(pid):
+            perf_map = read_perf_map(pid, uid)  # a JVM still running when the capture stops
+        if perf_map is not None:
+            self.report.perf_maps[pid] = len(perf_map)
+        self._write(rows, {pid: perf_map})
+
+    def _write(self, rows: list[_Row], maps: dict[int, Any]) -> None:
+        if not rows:
+            return
+        finish = self._namer.finish
+        self._writer.append("samples", {
+            "ts_ns": np.array([r.ts_ns for r in rows], dtype=np.int64),
+            "pid": np.array([r.pid for r in rows], dtype=np.int32),
+            "tid": np.array([r.tid for r in rows], dtype=np.int32),
+            "cpu": np.array([r.cpu for r in rows], dtype=np.int32),
+            "user_stack": [finish(r.user, maps.get(r.pid)) for r in rows],
+            "kernel_stack": [r.kernel for r in rows],
+            "count": np.array([r.count for r in rows], dtype=np.int64),
+        })
+        self.report.rows += len(rows)
+        self.report.samples += sum(r.count for r in rows)
+
+
+def _walk(stacks: Any, stack_id: int) -> list[int]:
+    if stack_id < 0:
+        return []
+    try:
+        return [int(addr) for addr in stacks.walk(stack_id)]
+    except KeyError:
+        return []
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value

@@ -69,6 +69,9 @@ def main() -> int:
             run = Path(tmp) / "sampled"
             sampled = record(run, ["--no-jni"], args.rows)
             cpu = sampled["self_cost"]["profiled_cpu_ns"]
+            if not cpu or not plain["self_cost"]["profiled_cpu_ns"]:
+                print("pair skipped: a run has no profiled CPU time", flush=True)
+                continue
             bpf_ns = sampled["self_cost"].get("bpf_run_by_program", {}).get("on_cpu_sample", 0)
             collector_ns = sampled["sampling"]["collector_s"] * 1e9
             costs.append(100.0 * (bpf_ns + collector_ns) / cpu)

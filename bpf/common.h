@@ -30,8 +30,16 @@
 #define STAT_COUNT 8
 
 BPF_PERCPU_ARRAY(stats, u64, STAT_COUNT);
-/* tgid -> 1 for the command and its descendants; the first check of every handler. */
+/* tgid -> 1 for the command and its descendants (user space lists and clears it). */
 BPF_HASH(tracked, u32, u8, MAX_TRACKED);
+/* The same set as one bit per pid: the first check of every handler runs for every process
+ * of the host, and an array lookup is inlined by the verifier where a hash lookup is a call
+ * plus a jhash (measured: benchmarks/bench_record_overhead.py). */
+#ifndef PID_MAX
+#define PID_MAX 4194304
+#endif
+#define PID_WORDS ((PID_MAX + 63) / 64)
+BPF_ARRAY(tracked_bits, u64, PID_WORDS);
 /* Which of the two aggregation map copies the probes write to; user space flips it and
  * drains the other copy while nothing writes to it. */
 BPF_ARRAY(active_copy, u32, 1);
@@ -46,9 +54,27 @@ static __always_inline void stat_add(int index)
         *value += 1;
 }
 
+static __always_inline int bit_is_set(u64 *word, u32 id)
+{
+    return word && ((*word >> (id & 63)) & 1);
+}
+
 static __always_inline int is_tracked(u32 tgid)
 {
-    return tracked.lookup(&tgid) != NULL;
+    u32 index = tgid >> 6;
+    return bit_is_set(tracked_bits.lookup(&index), tgid);
+}
+
+static __always_inline void set_tracked(u32 tgid, int on)
+{
+    u32 index = tgid >> 6;
+    u64 *word = tracked_bits.lookup(&index);
+    if (!word)
+        return;
+    if (on)
+        __sync_fetch_and_or(word, 1ULL << (tgid & 63));
+    else
+        __sync_fetch_and_and(word, ~(1ULL << (tgid & 63)));
 }
 
 static __always_inline u32 current_copy(void)
@@ -84,6 +110,7 @@ struct proc_event {
 enum sock_event_type {
     SOCK_CONNECT = 1, SOCK_ACCEPT = 2, SOCK_CLOSE = 3, FILE_OPEN = 4,
     SOCK_STATE = 5, SOCK_RETRANSMIT = 6,
+    FD_DUP = 7,   /* fd: the new fd, oldstate: the source fd, newstate: 1 when it replaced one */
 };
 
 struct sock_event {

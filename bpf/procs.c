@@ -36,6 +36,7 @@ TRACEPOINT_PROBE(task, task_newtask)
         u8 one = 1;
         if (tracked.update(&child, &one) != 0)
             stat_add(STAT_TRACKED_FULL);
+        set_tracked(child, 1);
         ev = new_proc_event(PROC_FORK, child, child);
     }
     if (!ev)
@@ -102,6 +103,7 @@ TRACEPOINT_PROBE(sched, sched_process_exit)
         }
 #endif
         tracked.delete(&tgid);
+        set_tracked(tgid, 0);
     } else {
         ev = new_proc_event(THREAD_EXIT, tgid, tid);
         if (!ev)

@@ -20,6 +20,21 @@ struct offstart_t {
     s32 kstack;
 };
 BPF_HASH(offstart, u32, struct offstart_t, MAX_THREADS);
+/* tid -> has an offstart entry, so that switching in any other thread of the host costs
+ * an inlined array load instead of a hash lookup. */
+BPF_ARRAY(offstart_bits, u64, PID_WORDS);
+
+static __always_inline void set_offstart_bit(u32 tid, int on)
+{
+    u32 index = tid >> 6;
+    u64 *word = offstart_bits.lookup(&index);
+    if (!word)
+        return;
+    if (on)
+        __sync_fetch_and_or(word, 1ULL << (tid & 63));
+    else
+        __sync_fetch_and_and(word, ~(1ULL << (tid & 63)));
+}
 BPF_HASH(oncpu_start, u32, u64, MAX_THREADS);
 BPF_HASH(oncpu_ns, u32, u64, MAX_TRACKED);
 
@@ -111,11 +126,15 @@ TRACEPOINT_PROBE(sched, sched_switch)
                     stat_add(STAT_KSTACK_FAILED);
             }
 #endif
-            offstart.update(&prev, &off);
+            if (offstart.update(&prev, &off) == 0)
+                set_offstart_bit(prev, 1);
         }
     }
     u32 next = args->next_pid;
     if (next == 0)
+        return 0;
+    u32 index = next >> 6;
+    if (!bit_is_set(offstart_bits.lookup(&index), next))
         return 0;
     struct offstart_t *off = offstart.lookup(&next);
     if (!off)
@@ -127,5 +146,6 @@ TRACEPOINT_PROBE(sched, sched_switch)
     count_block(args, off, next, now);
 #endif
     offstart.delete(&next);
+    set_offstart_bit(next, 0);
     return 0;
 }

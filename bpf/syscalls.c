@@ -16,6 +16,11 @@
 #define FL_OPEN 128        /* path in arg0 */
 #define FL_OPENAT 256      /* path in arg1 */
 #define FL_EXIT 512        /* exit/exit_group: remember the status for the exit event */
+#define FL_DUP 1024        /* dup/dup2/dup3: the new fd is a copy of the fd in arg0 */
+#define FL_FCNTL 2048      /* fcntl: a dup only with F_DUPFD / F_DUPFD_CLOEXEC */
+#define FL_DUP_ONTO 4096   /* dup2/dup3: the new fd is arg1 and whatever it held is closed */
+#define F_DUPFD_ 0
+#define F_DUPFD_CLOEXEC_ 1030
 
 #define HIST_SLOTS 32
 
@@ -99,6 +104,13 @@ RAW_TRACEPOINT_PROBE(sys_enter)
     bpf_probe_read_kernel(&call.arg1, sizeof(call.arg1), &regs->si);
     call.nr = nr;
     call.flags = *flags;
+    if (call.flags & FL_FCNTL) {
+        /* Only the duplicating commands name a new fd (CPython's os.dup is one). */
+        if (call.arg1 == F_DUPFD_ || call.arg1 == F_DUPFD_CLOEXEC_)
+            call.flags |= FL_DUP;
+        else if (!(call.flags & FL_FAMILY_MASK))
+            return 0;
+    }
     u32 tid = (u32)pid_tgid;
     call.ts = bpf_ktime_get_ns();
     if (inflight.update(&tid, &call) != 0)
@@ -214,6 +226,24 @@ static __always_inline void stream_fd_event(struct bpf_raw_tracepoint_args *ctx,
             *gen += 1;
         else
             stat_add(STAT_AGG_FULL);
+    } else if (flags & FL_DUP) {
+        if (ret < 0)
+            return;
+        ev->type = FD_DUP;
+        ev->fd = (s32)ret;
+        ev->oldstate = (s32)call->arg0;   /* the source fd */
+        if ((flags & FL_DUP_ONTO) && (s32)ret != (s32)call->arg0) {
+            /* dup2/dup3 onto a number closes what it held: a new generation, as a close
+             * would (user space counts the same from newstate). */
+            ev->newstate = 1;
+            u64 gen_key = fd_gen_key(ev->pid, ev->fd);
+            u32 zero_gen = 0;
+            u32 *gen = fd_gen.lookup_or_try_init(&gen_key, &zero_gen);
+            if (gen)
+                *gen += 1;
+            else
+                stat_add(STAT_AGG_FULL);
+        }
     } else {
         if (ret < 0)
             return;
@@ -228,6 +258,8 @@ static __always_inline void stream_fd_event(struct bpf_raw_tracepoint_args *ctx,
 RAW_TRACEPOINT_PROBE(sys_exit)
 {
     u64 pid_tgid = bpf_get_current_pid_tgid();
+    if (!is_tracked(pid_tgid >> 32))   /* every syscall of the host: no hash lookup */
+        return 0;
     u32 tid = (u32)pid_tgid;
     struct inflight_t *call = inflight.lookup(&tid);
     if (!call)
@@ -243,7 +275,7 @@ RAW_TRACEPOINT_PROBE(sys_exit)
         count_call(copy, &key, dur, ret, flags);
     if (flags & (FL_FD_READ | FL_FD_WRITE))
         count_fd_io(copy, &key, (s32)call->arg0, dur, ret, flags);
-    if (flags & (FL_CONNECT | FL_ACCEPT | FL_CLOSE | FL_OPEN | FL_OPENAT))
+    if (flags & (FL_CONNECT | FL_ACCEPT | FL_CLOSE | FL_OPEN | FL_OPENAT | FL_DUP))
         stream_fd_event(ctx, call, pid_tgid, ret, now);
 #ifdef WITH_SLOW
     if (dur >= SLOW_NS && (flags & FL_FAMILY_MASK)) {

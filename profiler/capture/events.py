@@ -13,6 +13,7 @@ import pyarrow as pa
 from profiler.capture.fds import FdResolver, FdTarget
 from profiler.capture.procfs import TCP_STATES, addr_from_bytes
 from profiler.capture.records import (
+    FD_DUP,
     FILE_OPEN,
     OFFCPU_STATES,
     SOCK_ACCEPT,
@@ -108,6 +109,16 @@ class ConnectionTracker:
                     self._rows.append((ts, pid, tid, "close", "", target))
             elif kind in (SOCK_STATE, SOCK_RETRANSMIT):
                 self._on_tcp(ev, kind, pid, tid, ts)
+            elif kind == FD_DUP:
+                self._on_dup(pid, fd, int(ev["oldstate"]), bool(ev["newstate"]), ts)
+
+    def _on_dup(self, pid: int, fd: int, source: int, replaced: bool, ts: int) -> None:
+        """The new fd names what the source fd names now (dup2/dup3 first close the old)."""
+        if replaced:
+            self._fds.closed(pid, fd, ts)
+        target = self._fds.current(pid, source) or self._fds.resolve_now(pid, fd)
+        if target is not None:  # else resolved from /proc when its rows are drained
+            self._fds.opened(pid, fd, ts, target)
 
     def _on_connection(self, ev: Any, kind: int, pid: int, tid: int, fd: int, ts: int) -> None:
         target = self._fds.resolve_now(pid, fd)

@@ -21,7 +21,7 @@ from profiler.capture.sockets import FdBorrower, scan_sockets
 
 @dataclass
 class FdTarget:
-    kind: str  # socket | file | other | unresolved
+    kind: str  # socket | pipe (JVM <-> Python) | file | other | unresolved
     path: str = ""
     local_addr: str = ""
     local_port: int = 0
@@ -41,6 +41,8 @@ class _Generation:
 # An fd gone before it could be identified (a pipe or dup of a short-lived process, most
 # often): left to the syscalls table and counted, not guessed at.
 UNRESOLVED = FdTarget(kind="unresolved")
+_BRIDGE_ROLES = frozenset({"driver-jvm", "executor-jvm", "python-driver", "pyspark-daemon",
+                           "python-worker"})
 LISTEN = 10
 
 
@@ -202,6 +204,8 @@ class FdResolver:
         if inode is None:
             if link.startswith("/"):
                 return FdTarget(kind="file", path=link)
+            if link.startswith("pipe:"):
+                return self.pipe_target(pid, link)
             return FdTarget(kind="other", path=link)
         sock = self.sockets.borrower.endpoint(pid, fd, inode)
         if sock is not None:
@@ -210,6 +214,23 @@ class FdResolver:
             return self.classified(pid, sock.local_addr, sock.local_port, sock.remote_addr,
                                    sock.remote_port, inode)
         return self.socket_target(pid, inode)
+
+    def pipe_target(self, pid: int, link: str) -> FdTarget:
+        """A pipe between a Spark JVM and its Python processes is part of the bridge (the
+        executor reads the pyspark.daemon's port from its stdout while a task waits): a
+        ``pipe`` target with the peer class of the process holding the other end."""
+        mine = self._role_of(pid)
+        if mine not in _BRIDGE_ROLES:
+            return FdTarget(kind="other", path=link)
+        for other in self._live_pids():
+            role = self._role_of(other)
+            if other == pid or role not in _BRIDGE_ROLES:
+                continue
+            if link in procfs.read_fd_links(other).values():
+                peer_class = classify_peer(mine, role, 0, 0, True)
+                if peer_class != "unknown":
+                    return FdTarget(kind="pipe", path=link, peer_class=peer_class)
+        return FdTarget(kind="other", path=link)
 
     def socket_target(self, pid: int, inode: int) -> FdTarget:
         self.sockets.refresh(self._live_pids())
@@ -240,6 +261,11 @@ class FdResolver:
                         remote_port=rport, peer_class=peer_class, inode=inode)
 
     # -- lookups ---------------------------------------------------------------------------
+    def current(self, pid: int, fd: int) -> FdTarget | None:
+        """What (pid, fd) names in its current generation, from history or /proc."""
+        found = self._targets.get((pid, fd), {}).get(self.generation(pid, fd))
+        return found.target if found is not None else self.resolve_now(pid, fd)
+
     def target(self, pid: int, fd: int, gen: int) -> FdTarget:
         """What (pid, fd) was in its generation ``gen``; the live fd from /proc when that is
         the current generation and nothing is known yet."""

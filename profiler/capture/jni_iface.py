@@ -105,11 +105,11 @@ class JniInterfaceTracer:
         self.report = JniInterfaceReport()
 
     def scan(self) -> None:
-        started = time.monotonic()
+        started = time.thread_time()
         for pid in self._jvm_pids():
             if pid not in self._done_pids:
                 self._scan_process(pid)
-        self.report.collector_s += time.monotonic() - started
+        self.report.collector_s += time.thread_time() - started
 
     def _scan_process(self, pid: int) -> None:
         for key, mappings in shared_libraries(read_maps(pid)).items():
@@ -162,13 +162,13 @@ class JniInterfaceTracer:
         return sites
 
     def drain(self) -> None:
-        started = time.monotonic()
+        started = time.thread_time()
         quiet = 1 - self._active
         self._drain_copy(quiet)
         table = self._bpf[b"jnii_copy"]
         table[table.Key(0)] = table.Leaf(quiet)
         self._active = quiet
-        self.report.collector_s += time.monotonic() - started
+        self.report.collector_s += time.thread_time() - started
 
     def stop(self) -> JniInterfaceReport:
         for copy in (1 - self._active, self._active):

@@ -79,8 +79,8 @@ class JniReport:
     failed: dict[str, str] = field(default_factory=dict)
     stats: dict[str, int] = field(default_factory=dict)
     unknown_address_calls: int = 0
-    scan_s: float = 0.0    # collector time spent reading maps and ELF files, and attaching
-    drain_s: float = 0.0
+    scan_s: float = 0.0    # collector CPU spent reading maps and ELF files, and attaching
+    drain_s: float = 0.0   # collector CPU spent draining and writing rows
     detach_s: float = 0.0
 
     def as_meta(self) -> dict[str, Any]:
@@ -116,10 +116,10 @@ class JniTracer:
     # -- discovery ---------------------------------------------------------------------------
     def scan(self) -> None:
         """Attach to newly mapped libraries of every live JVM and learn where they are."""
-        started = time.monotonic()
+        started = time.thread_time()
         for pid in self._jvm_pids():
             self._scan_process(pid)
-        self.report.scan_s += time.monotonic() - started
+        self.report.scan_s += time.thread_time() - started
 
     def _scan_process(self, pid: int) -> None:
         text = read_library_lines(pid)
@@ -222,9 +222,10 @@ class JniTracer:
         quiet = 1 - self._active
         now = time.monotonic()
         interval, self._drained_at = now - self._drained_at, now
+        cpu = time.thread_time()
         methods, vals = self._drain_copy(quiet)
         self._enforce_budget(vals, methods, interval)
-        self.report.drain_s += time.monotonic() - now
+        self.report.drain_s += time.thread_time() - cpu
         table = self._bpf[b"jni_copy"]
         table[table.Key(0)] = table.Leaf(quiet)
         self._active = quiet

@@ -40,6 +40,7 @@ class ProcessInfo:
 
 
 TASK_RUNNER = "task-runner"
+_TASK_POOL_PREFIX = "Executor task "  # also the 15-byte comm of every name of the pool
 
 
 @dataclass
@@ -50,15 +51,14 @@ class ThreadInfo:
     start_ns: int | None = None
     end_ns: int | None = None
     java_name: bool = False  # the full name from thread__start (comm is cut at 15 bytes)
-    task_runner: bool = False  # once seen as a Spark task thread, always one
 
     def role(self) -> str:
-        """The role of the current name; a task-runner stays one when Spark renames the
-        thread between tasks ("Executor task idle worker ...", comm "Executor task i")."""
+        """The role of the current name. Spark's task pool names its threads "Executor task
+        launch worker-N" and (Spark 4) "Executor task idle worker ..." between tasks: both
+        are task runners. A thread a task thread starts inherits its comm ("Executor task l")
+        until it is named, so the role is never remembered across a rename."""
         role = roles.classify_thread(self.name)
-        if role == TASK_RUNNER:
-            self.task_runner = True
-        elif self.task_runner and role == "other":
+        if role == "other" and self.name.startswith(_TASK_POOL_PREFIX):
             return TASK_RUNNER
         return role
 
@@ -175,7 +175,6 @@ class ProcessTable:
         if thread.java_name and thread.name.startswith(comm):
             return
         if thread.name != comm:
-            thread.role()  # remember a task-runner before its name goes
             thread.name, thread.java_name = comm, False
             self._dirty_tids.add(tid)
 

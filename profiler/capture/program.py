@@ -59,11 +59,21 @@ def find_libjvm(java_home: str | None = None, path: str | None = None) -> str | 
     return None
 
 
+def pid_max() -> int:
+    """The kernel's largest pid + 1: the size of the per-pid bitmaps."""
+    try:
+        with open("/proc/sys/kernel/pid_max") as handle:
+            return int(handle.read().strip())
+    except (OSError, ValueError):
+        return 4194304  # the kernel's upper limit on 64-bit
+
+
 def cflags_for(options: CaptureOptions, families: Sequence[str]) -> list[str]:
     flags = [
         f"-DBUCKET_NS={options.bucket_ns}ULL",
         f"-DSLOW_NS={options.slow_syscall_threshold_us * 1000}ULL",
         f"-DOFFCPU_BLOCK_NS={options.offcpu_block_threshold_us * 1000}ULL",
+        f"-DPID_MAX={pid_max()}",
     ]
     if "syscalls" in families:
         flags.append("-DWITH_SYSCALLS")

@@ -46,8 +46,9 @@ def fd_io_columns(keys: np.ndarray[Any, Any], vals: np.ndarray[Any, Any],
                   target_of: Callable[[int, int, int], FdTarget],
                   ) -> tuple[Columns | None, Columns | None]:
     """(network columns, file_io columns): socket fds become one network row per
-    (bucket, thread, fd); regular files one file_io row per (bucket, thread, path, op);
-    pipes and other fds are left to the syscalls table."""
+    (bucket, thread, fd), and so do pipes between a JVM and its Python processes; regular
+    files one file_io row per (bucket, thread, path, op); other fds are left to the
+    syscalls table."""
     net: dict[tuple[int, int, int, int], tuple[FdTarget, list[int]]] = {}
     files: dict[tuple[int, int, int, str, str], list[int]] = {}
     for key, val in zip(keys.tolist(), vals.tolist(), strict=True):
@@ -55,7 +56,7 @@ def fd_io_columns(keys: np.ndarray[Any, Any], vals: np.ndarray[Any, Any],
         direction, generation = gen_dir & 1, gen_dir >> 1
         calls, nbytes, total_ns, max_ns = val
         target = target_of(pid, fd, generation)
-        if target.kind == "socket":
+        if target.kind in ("socket", "pipe"):
             _, sums = net.setdefault((bucket, pid, tid, fd), (target, [0] * 6))
             base = 0 if direction == 1 else 1
             sums[base] += nbytes          # bytes_sent / bytes_received

@@ -53,7 +53,7 @@ class SamplingReport:
     stats: dict[str, int] = field(default_factory=dict)
     perf_maps: dict[int, int] = field(default_factory=dict)  # pid -> entries read
     frames: dict[str, int] = field(default_factory=dict)
-    collector_s: float = 0.0  # time spent draining, naming and writing samples
+    collector_s: float = 0.0  # CPU spent draining, naming and writing samples
 
     def as_meta(self) -> dict[str, Any]:
         return {"hz": self.hz, "samples": self.samples, "rows": self.rows,
@@ -95,20 +95,20 @@ class SampleCollector:
     # -- draining --------------------------------------------------------------------------
     def drain(self) -> None:
         """Name and write the quiet copy's samples, then make it the active one."""
-        started = time.monotonic()
+        started = time.thread_time()
         self._namer.generation += 1
         quiet = 1 - self._active
         self._drain_copy(quiet)
         self._set_copy(quiet)
         self._release_exited()
-        self.report.collector_s += time.monotonic() - started
+        self.report.collector_s += time.thread_time() - started
 
     def process_exited(self, pid: int) -> None:
         self._exited.setdefault(pid, 0)
 
     def stop(self) -> SamplingReport:
         """Final drain of both copies; every held row is named and written."""
-        started = time.monotonic()
+        started = time.thread_time()
         with contextlib.suppress(Exception):  # BCC raises bare Exceptions on detach
             self._bpf.detach_perf_event(ev_type=1, ev_config=0)
         for copy in (1 - self._active, self._active):
@@ -121,7 +121,7 @@ class SampleCollector:
             if count:
                 self.report.stats[name] = count
         namer = self._namer
-        self.report.collector_s += time.monotonic() - started
+        self.report.collector_s += time.thread_time() - started
         self.report.frames = {"named": namer.resolved, "jit_named": namer.jit_resolved,
                               "unknown": namer.unresolved}
         return self.report

@@ -160,9 +160,14 @@ class CaptureSession:
         tracked, then execs): what a process did before it was tracked is not seen."""
         bpf = self._require_started()
         table = bpf[b"tracked"]
+        bits = bpf[b"tracked_bits"]
         now = time.monotonic_ns()
         for each in [pid, *procfs.descendants_of(pid)]:
             table[table.Key(each)] = table.Leaf(1)
+            # The probes read the bitmap. A read-modify-write: the processes sharing this
+            # word (pids within 64 of each other) are not tracked and forking yet.
+            word = bits.Key(each >> 6)
+            bits[word] = bits.Leaf(int(bits[word].value) | (1 << (each & 63)))
             self.processes.add_existing(each, now)
             self._fds.scan(each, now)
 
@@ -202,11 +207,12 @@ class CaptureSession:
         streams = self._streams
         assert self._stacks is not None
         procs = streams["proc_events"].take()
+        socks = streams["sock_events"].take()
         if len(procs):
             self.processes.on_proc_events(procs)
-            self._note_fds(procs)
+            socks = self._note_fds(procs, socks)
             self._note_exits(procs)
-        self._connections.on_events(streams["sock_events"].take())
+        self._connections.on_events(socks)
         if "jvm_events" in streams:
             dispatch_jvm_events(streams["jvm_events"].take(), self._gc,
                                 self.processes.java_thread_started,
@@ -223,13 +229,24 @@ class CaptureSession:
         self._append("connections", self._connections.take_columns())
         self._append("gc", self._gc.take_columns())
 
-    def _note_fds(self, procs: np.ndarray[Any, Any]) -> None:
-        for ev in procs:
+    def _note_fds(self, procs: np.ndarray[Any, Any],
+                  socks: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """Forks and execs in time order with the fd events before them (a fork right after
+        an accept must copy the accepted socket); returns the fd events still to handle."""
+        socks = socks[np.argsort(socks["ts"], kind="stable")]
+        done = 0
+        for ev in procs[np.argsort(procs["ts"], kind="stable")]:
             kind = int(ev["type"])
+            if kind in (records.PROC_FORK, records.PROC_EXEC):
+                upto = int(np.searchsorted(socks["ts"], ev["ts"], side="right"))
+                if upto > done:
+                    self._connections.on_events(socks[done:upto])
+                    done = upto
             if kind == records.PROC_FORK:
                 self._fds.inherit(int(ev["ppid"]), int(ev["pid"]), int(ev["ts"]))
             elif kind == records.PROC_EXEC:
                 self._fds.scan(int(ev["pid"]), int(ev["ts"]))
+        return socks[done:]
 
     def _note_exits(self, procs: np.ndarray[Any, Any]) -> None:
         exits = procs[procs["type"] == records.PROC_EXIT]
@@ -309,7 +326,10 @@ class CaptureSession:
         try:
             tracked = bpf[b"tracked"]
             still_tracked = [int(key.value) for key in tracked]
-            tracked.clear()  # no new counting; in-flight handlers finish within microseconds
+            tracked.clear()
+            bits = bpf[b"tracked_bits"]
+            for pid in still_tracked:  # no new counting; in-flight handlers finish in us
+                bits[bits.Key(pid >> 6)] = bits.Leaf(0)
             time.sleep(0.01)
             self._rings.close()
             self._handle_events()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from profiler.capture.codemaps import CodeMaps
+
 NO_STACK = -1  # the BPF side took no stack (switched off, or a preempted thread)
 MISSING_USER = "[missing user stack]"
 MISSING_KERNEL = "[missing kernel stack]"
@@ -24,6 +26,10 @@ class StackResolver:
         # Different stacks share most frames: one BCC lookup (a ctypes call and a decode,
         # several us) per (pid, address) instead of one per frame of every new stack.
         self._symbols: dict[int, dict[int, str]] = {}  # pid -> address -> frame
+        # BCC's lookup costs ~0.5 ms per new (pid, address); a name depends only on (file,
+        # offset), so forked Python workers and sibling JVMs reuse each other's.
+        self._maps = CodeMaps()
+        self._by_file: dict[tuple[str, int], str] = {}
         self.missing_user = 0
         self.missing_kernel = 0
 
@@ -57,7 +63,14 @@ class StackResolver:
         if name is None:
             if len(names) > _MAX_CACHED_SYMBOLS:
                 names.clear()
-            name = _text(self._bpf.sym(addr, pid, show_module=True, show_offset=False))
+            where = self._maps.locate(pid, addr)
+            name = self._by_file.get(where) if where is not None else None
+            if name is None:
+                name = _text(self._bpf.sym(addr, pid, show_module=True, show_offset=False))
+                if where is not None:
+                    if len(self._by_file) > _MAX_CACHED_SYMBOLS:
+                        self._by_file.clear()
+                    self._by_file[where] = name
             names[addr] = name
         return name
 
@@ -86,6 +99,7 @@ class StackResolver:
     def forget_process(self, pid: int) -> None:
         """Drop BCC's symbol cache of an exited process (its memory would only grow)."""
         self._symbols.pop(pid, None)
+        self._maps.forget(pid)
         caches = getattr(self._bpf, "_sym_caches", None)
         if isinstance(caches, dict):
             caches.pop(pid, None)

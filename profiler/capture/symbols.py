@@ -15,12 +15,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from profiler.capture import elfsyms
-from profiler.capture.elfsyms import SymbolTable
 from profiler.capture.perfmap import PerfMap, jit_frame
 
 UNKNOWN = "[unknown]"
-TABLE_AFTER_LOOKUPS = 64
 PYTHON_FRAME = "[python]"
 _PYTHON_MODULE = re.compile(r"^\[unknown\] \[(lib)?python3[.\d]*(\.so[.\d]*)?\]$")
 _MAX_CACHED = 200_000
@@ -29,37 +26,25 @@ _MAX_CACHED = 200_000
 Frame = str | int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class CodeMapping:
-    """An executable mapping of a file in a process."""
+    """An executable mapping of a file in a process: [start, end)."""
 
     start: int
     end: int
-    offset: int
-    file: tuple[str, int]  # (device, inode): one symbol table per file
-    path: str              # where to read it (/proc/PID/map_files/..., works when deleted)
-    module: str            # the file's base name, for frame labels
-
-    def __lt__(self, other: CodeMapping) -> bool:
-        return self.start < other.start
 
 
 class FrameNamer:
     def __init__(self, symbolize: Callable[[int, int], bytes | str],
-                 code_ranges: Callable[[int], list[CodeMapping]] | None = None,
-                 load_table: Callable[[str], SymbolTable | None] | None = None) -> None:
+                 code_ranges: Callable[[int], list[CodeMapping]] | None = None) -> None:
         """``symbolize(address, pid)`` names an address like BCC's ``BPF.sym(addr, pid,
         show_module=True)``: ``b"name [module]"``, ``b"[unknown] [module]"``, or plain
         ``b"[unknown]"`` outside every mapped file. ``code_ranges(pid)`` lists the process's
         file-backed executable mappings (default: from /proc/PID/maps): addresses outside
-        them (JIT code, most frames of a JVM) are left for the perf map. Addresses inside
-        are named from each file's symbol table (``load_table``, see elfsyms), else by
-        ``symbolize``."""
+        them (JIT code, most frames of a JVM) are left for the perf map without asking
+        BCC, which is slow to say "unknown"."""
         self._symbolize = symbolize
         self._code_ranges = code_ranges or file_code_ranges
-        self._load_table = load_table or elfsyms.load_table
-        self._tables: dict[tuple[str, int], SymbolTable | None] = {}
-        self._lookups: dict[tuple[str, int], int] = {}
         self._ranges: dict[int, tuple[list[int], list[CodeMapping], int]] = {}
         self.generation = 0  # bumped by the caller at each drain: ranges refresh once a drain
         self._cache: dict[tuple[int, int], Frame] = {}
@@ -101,28 +86,9 @@ class FrameNamer:
                 return None  # already fresh: a library mapped later is not the reason
         return None
 
-    def _table(self, mapping: CodeMapping) -> SymbolTable | None:
-        """A file's own table once it has been asked for often (BCC answers a few lookups
-        faster than nm reads a big table; libjvm gets thousands of lookups at ~0.9 ms)."""
-        if mapping.file in self._tables:
-            return self._tables[mapping.file]
-        asked = self._lookups.get(mapping.file, 0) + 1
-        self._lookups[mapping.file] = asked
-        if asked < TABLE_AFTER_LOOKUPS:
-            return None
-        table = self._tables[mapping.file] = self._load_table(mapping.path)
-        return table
-
     def _name(self, pid: int, address: int) -> Frame:
-        mapping = self._mapping(pid, address)
-        if mapping is None:
+        if self._mapping(pid, address) is None:
             return address
-        table = self._table(mapping)
-        if table is not None:
-            name = table.name_at(address - mapping.start + mapping.offset)
-            if name is None and _PYTHON_MODULE.match(f"[unknown] [{mapping.module}]"):
-                return PYTHON_FRAME
-            return f"{name or UNKNOWN} [{mapping.module}]"
         raw = self._symbolize(address, pid)
         text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
         if text == UNKNOWN:
@@ -168,11 +134,7 @@ def file_code_ranges(pid: int) -> list[CodeMapping]:
                 fields = line.split(maxsplit=5)
                 if len(fields) == 6 and "x" in fields[1] and fields[5].startswith("/"):
                     low, high = fields[0].split("-")
-                    path = fields[5].strip().removesuffix(" (deleted)")
-                    found.append(CodeMapping(
-                        int(low, 16), int(high, 16), int(fields[2], 16),
-                        (fields[3], int(fields[4])), f"/proc/{pid}/map_files/{fields[0]}",
-                        os.path.basename(path)))
+                    found.append(CodeMapping(int(low, 16), int(high, 16)))
     except OSError:
         return []
     return found

@@ -17,6 +17,9 @@ FL_CLOSE = 64
 FL_OPEN = 128
 FL_OPENAT = 256
 FL_EXIT = 512
+FL_DUP = 1024
+FL_FCNTL = 2048
+FL_DUP_ONTO = 4096
 SYS_FLAGS_SIZE = 512
 
 NET_SYSCALLS: frozenset[str] = frozenset({
@@ -71,6 +74,14 @@ def syscall_flags(name: str, families: frozenset[str], lifecycle: bool) -> int:
             flags |= FL_OPENAT
         if name == "close":
             flags |= FL_CLOSE
+        # A dup'ed fd is the same file or socket under a new number (PySpark workers read
+        # the JVM's socket through two dups of it); fcntl only for F_DUPFD (checked in BPF).
+        if name in ("dup", "dup2", "dup3"):
+            flags |= FL_DUP
+        if name in ("dup2", "dup3"):
+            flags |= FL_DUP_ONTO
+        if name == "fcntl":
+            flags |= FL_FCNTL
     if lifecycle or "net" in families:
         if name == "connect":
             flags |= FL_CONNECT

@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from profiler.capture.elfsyms import build_table, parse_nm
 from profiler.capture.perfmap import parse_perf_map, read_perf_map
-from profiler.capture.symbols import TABLE_AFTER_LOOKUPS, CodeMapping, FrameNamer
+from profiler.capture.symbols import CodeMapping, FrameNamer
 
 
-def mapping(start: int, end: int, module: str = "lib.so") -> CodeMapping:
-    return CodeMapping(start, end, 0, ("fe:00", start), f"/x/{module}", module)
+def mapping(start: int, end: int) -> CodeMapping:
+    return CodeMapping(start, end)
 
 
 MAP_TEXT = """\
@@ -59,7 +58,7 @@ def test_frames_resolve_now_or_from_the_perf_map() -> None:
                  3: b"[unknown] [python3.11]"}
         return table.get(address, b"[unknown]")
 
-    namer = FrameNamer(symbolize, lambda pid: [mapping(0, 0x1000)], lambda path: None)
+    namer = FrameNamer(symbolize, lambda pid: [mapping(0, 0x1000)])
     frames = namer.frames(7, [1, 2, 3, 0x7F0000001010, 0x99, 0x98])
     assert frames == ["read [libc.so.6]", "[unknown] [libz.so.1]", "[python]",
                       0x7F0000001010, 0x99, 0x98]
@@ -82,7 +81,7 @@ def test_code_ranges_refresh_once_per_generation() -> None:
         return ([mapping(0x1000, 0x2000)] if len(loads) < 3
                 else [mapping(0x1000, 0x2000), mapping(0x5000, 0x6000)])
 
-    namer = FrameNamer(lambda address, pid: b"f [lib.so]", ranges, lambda path: None)
+    namer = FrameNamer(lambda address, pid: b"f [lib.so]", ranges)
     assert namer.frames(1, [0x1800, 0x5800]) == ["f [lib.so]", 0x5800]
     assert len(loads) == 1  # first load is fresh: a miss does not reload
     namer.generation += 1
@@ -90,35 +89,3 @@ def test_code_ranges_refresh_once_per_generation() -> None:
     namer.generation += 1
     assert namer.frames(1, [0x5A00]) == ["f [lib.so]"]  # mapped since
 
-
-NM_TEXT = """\
-0000000000001000 0000000000000010 T first(int)
-0000000000001010 t static_helper
-0000000000001400 0000000000000020 W Thread::call_run() const
-0000000000002000 D data_not_code
-garbage
-"""
-
-
-def test_symbol_tables_from_nm_name_file_offsets() -> None:
-    symbols = parse_nm(NM_TEXT)
-    assert [name for _, _, name in symbols] == ["first(int)", "static_helper",
-                                                "Thread::call_run() const"]
-    table = build_table(symbols, [(0, 0x3000, 0x0)])
-    assert table.name_at(0x1008) == "first(int)"
-    assert table.name_at(0x1010) == "static_helper"  # no size: up to the next symbol
-    assert table.name_at(0x13FF) == "static_helper"
-    assert table.name_at(0x1420) is None  # past the sized symbol
-    assert table.name_at(0x9000) is None  # outside every segment
-    shifted = build_table(symbols, [(0, 0x3000, 0x400000)])
-    assert shifted.name_at(0x1000) is None and shifted.vaddr_of(0x10) == 0x400010
-
-    namer = FrameNamer(lambda address, pid: b"never", lambda pid: [
-        CodeMapping(0x7000_0000, 0x7000_3000, 0, ("d", 1), "/p", "libjvm.so"),
-        CodeMapping(0x7100_0000, 0x7100_3000, 0, ("d", 2), "/q", "python3.11")],
-        lambda path: table)
-    namer.frames(5, list(range(0x7000_2000, 0x7000_2000 + TABLE_AFTER_LOOKUPS)))
-    namer.frames(5, list(range(0x7100_2000, 0x7100_2000 + TABLE_AFTER_LOOKUPS)))
-    # after enough lookups in a file its own table answers, not the (slow) symbolizer
-    assert namer.frames(5, [0x7000_1004, 0x7000_1420, 0x7100_1420]) == [
-        "first(int) [libjvm.so]", "[unknown] [libjvm.so]", "[python]"]

@@ -1,0 +1,75 @@
+"""Where an address of a process lies: which file and at what offset, from /proc/PID/maps.
+
+Symbol names depend only on (file, offset), so one name serves every process that maps the
+same file: the Python workers forked from one pyspark.daemon, and every JVM's libjvm."""
+
+from __future__ import annotations
+
+import bisect
+import time
+from dataclasses import dataclass, field
+
+_REREAD_AFTER_S = 1.0  # an uncovered address re-reads the maps at most this often per pid
+
+
+@dataclass(frozen=True)
+class _Mapping:
+    start: int
+    end: int
+    offset: int
+    file: str  # device, inode and path: a replaced file at one path is another file
+
+
+@dataclass
+class _ProcessMaps:
+    starts: list[int]
+    mappings: list[_Mapping]
+    read_at: float
+
+
+def parse_maps(text: str) -> list[_Mapping]:
+    """The executable file mappings of a /proc/PID/maps text, sorted by start."""
+    found = []
+    for line in text.splitlines():
+        fields = line.split(maxsplit=5)
+        if len(fields) == 6 and "x" in fields[1] and fields[5].startswith("/"):
+            low, high = fields[0].split("-")
+            found.append(_Mapping(int(low, 16), int(high, 16), int(fields[2], 16),
+                                  f"{fields[3]}:{fields[4]}:{fields[5]}"))
+    found.sort(key=lambda m: m.start)
+    return found
+
+
+@dataclass
+class CodeMaps:
+    """(pid, address) -> (file, file offset), or None for anonymous code (JIT)."""
+
+    _pids: dict[int, _ProcessMaps] = field(default_factory=dict)
+
+    def locate(self, pid: int, address: int) -> tuple[str, int] | None:
+        maps = self._pids.get(pid)
+        if maps is None or (self._find(maps, address) is None
+                            and time.monotonic() - maps.read_at >= _REREAD_AFTER_S):
+            maps = self._read(pid)
+        found = self._find(maps, address)
+        return None if found is None else (found.file, address - found.start + found.offset)
+
+    def forget(self, pid: int) -> None:
+        self._pids.pop(pid, None)
+
+    def _read(self, pid: int) -> _ProcessMaps:
+        try:
+            with open(f"/proc/{pid}/maps") as handle:
+                mappings = parse_maps(handle.read())
+        except OSError:
+            mappings = []
+        maps = _ProcessMaps([m.start for m in mappings], mappings, time.monotonic())
+        self._pids[pid] = maps
+        return maps
+
+    @staticmethod
+    def _find(maps: _ProcessMaps, address: int) -> _Mapping | None:
+        index = bisect.bisect_right(maps.starts, address) - 1
+        if index >= 0 and address < maps.mappings[index].end:
+            return maps.mappings[index]
+        return None

@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from profiler.errors import InputError, UsageError
 from profiler.flamegraph.labels import (
@@ -39,8 +38,7 @@ from profiler.flamegraph.stacks import (
     clean_module,
     stack_table,
 )
-from profiler.rundir.reader import count_rows, list_parts
-from profiler.rundir.schema import TABLES
+from profiler.rundir.reader import count_rows
 
 if TYPE_CHECKING:
     from profiler.profile import Profile
@@ -243,22 +241,5 @@ class _Prefixer:
 
 
 def read_optional_table(profile: Profile, name: str) -> pd.DataFrame | None:
-    """A table that may not exist in this run (or this sparkprof's schema): None if absent.
-
-    ``samples`` and ``jni`` are newer than run-directory format 1: until the schema lists
-    them, their Parquet parts are read directly.
-    """
-    if name in TABLES:
-        return profile.table(name)
-    parts = list_parts(profile.path, name)
-    if not parts:
-        return None
-    try:
-        arrow = pq.read_table([str(part) for part in parts])
-    except (OSError, pa.ArrowException) as error:
-        raise InputError(f"cannot read {profile.path}/{name}: {error}",
-                         "the run directory may be damaged") from error
-    # lists as Arrow-backed columns, like profile.table() gives them
-    frame: pd.DataFrame = arrow.to_pandas(
-        types_mapper=lambda kind: pd.ArrowDtype(kind) if pa.types.is_list(kind) else None)
-    return frame
+    """A table that may not exist in this run (or this sparkprof's schema): None if absent."""
+    return profile.optional_table(name)

@@ -64,8 +64,10 @@ def _spread(frames: list[list[str]], inverse: np.ndarray[Any, Any]) -> pa.Array:
 def slow_syscall_columns(events: np.ndarray[Any, Any], names: Mapping[int, str],
                          stacks: StackResolver) -> Columns:
     return {
-        "ts_ns": events["ts"].astype(np.int64), "pid": events["pid"].astype(np.int32),
-        "tid": events["tid"].astype(np.int32),
+        # The probe sends the entry time; the contract (and the buckets of `syscalls` and
+        # `network`, which count a call where it ended) wants the return.
+        "ts_ns": (events["ts"] + events["dur"]).astype(np.int64),
+        "pid": events["pid"].astype(np.int32), "tid": events["tid"].astype(np.int32),
         "syscall": syscall_names(events["nr"], names),
         "duration_ns": events["dur"].astype(np.int64), "ret": events["ret"].astype(np.int64),
         "fd": events["fd"].astype(np.int32),

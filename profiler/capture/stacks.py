@@ -6,13 +6,17 @@ single frame ``[missing user stack]`` / ``[missing kernel stack]`` and is counte
 
 from __future__ import annotations
 
+import os
+import time
 from typing import Any
 
 from profiler.capture.codemaps import CodeMaps
+from profiler.capture.perfmap import perf_map_path
 
 NO_STACK = -1  # the BPF side took no stack (switched off, or a preempted thread)
 MISSING_USER = "[missing user stack]"
 MISSING_KERNEL = "[missing kernel stack]"
+UNKNOWN_FRAME = "[unknown]"  # what BCC names an address outside every mapped file
 _MAX_CACHED = 50_000
 _MAX_CACHED_SYMBOLS = 200_000  # per process
 
@@ -30,6 +34,7 @@ class StackResolver:
         # offset), so forked Python workers and sibling JVMs reuse each other's.
         self._maps = CodeMaps()
         self._by_file: dict[tuple[str, int], str] = {}
+        self._perf_maps: dict[int, tuple[bool, float]] = {}  # pid -> (exists, checked at)
         self.missing_user = 0
         self.missing_kernel = 0
 
@@ -65,6 +70,10 @@ class StackResolver:
                 names.clear()
             where = self._maps.locate(pid, addr)
             name = self._by_file.get(where) if where is not None else None
+            if name is None and where is None and not self._has_perf_map(pid):
+                # Anonymous code (JIT, interpreter) that no perf map names yet: BCC would
+                # search for ~1 ms to answer the same.
+                name = UNKNOWN_FRAME
             if name is None:
                 name = _text(self._bpf.sym(addr, pid, show_module=True, show_offset=False))
                 if where is not None:
@@ -73,6 +82,15 @@ class StackResolver:
                     self._by_file[where] = name
             names[addr] = name
         return name
+
+    def _has_perf_map(self, pid: int) -> bool:
+        """Whether /tmp/perf-PID.map exists (checked at most once a second per pid)."""
+        now = time.monotonic()
+        known = self._perf_maps.get(pid)
+        if known is None or now - known[1] >= 1.0:
+            known = (os.path.exists(perf_map_path(pid)), now)
+            self._perf_maps[pid] = known
+        return known[0]
 
     def _kernel_symbol(self, addr: int) -> str:
         names = self._symbols.setdefault(-1, {})  # pid -1: the kernel's
@@ -100,6 +118,7 @@ class StackResolver:
         """Drop BCC's symbol cache of an exited process (its memory would only grow)."""
         self._symbols.pop(pid, None)
         self._maps.forget(pid)
+        self._perf_maps.pop(pid, None)
         caches = getattr(self._bpf, "_sym_caches", None)
         if isinstance(caches, dict):
             caches.pop(pid, None)

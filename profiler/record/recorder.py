@@ -33,7 +33,12 @@ from profiler.record.meta import ClockAnchor, clock_anchor, start_meta
 from profiler.record.options import ProbeOptions
 from profiler.record.signals import SignalForwarder
 from profiler.record.spark_defaults import read_user_defaults
-from profiler.record.sparkconf import PYSPARK_PYTHON_NOTICE, SparkPlan, plan_spark_launch
+from profiler.record.sparkconf import (
+    PYSPARK_PYTHON_NOTICE,
+    SparkPlan,
+    plan_spark_launch,
+    worker_interpreter_notice,
+)
 from profiler.record.user import (
     InvokingUser,
     command_environment,
@@ -47,6 +52,7 @@ if TYPE_CHECKING:
 
 POLL_MS = 200
 STOP_GRACE_S = 5.0
+FLUSH_INTERVAL_S = 5.0  # a part costs ~1 ms+ to write: fewer, larger parts; a crash loses <= 5 s
 
 
 class CaptureLike(Protocol):
@@ -152,7 +158,7 @@ class Recorder:
                   capture: CaptureOptions) -> _Run:
         owner = user.owner if os.geteuid() == 0 else None
         run_dir = create_run_dir(self._output_path(), self.request.force, owner)
-        writer = RunWriter(run_dir, owner=owner)
+        writer = RunWriter(run_dir, owner=owner, flush_interval_s=FLUSH_INTERVAL_S)
         try:
             _make_eventlog_dir(run_dir, owner)
             anchor = clock_anchor()
@@ -264,6 +270,13 @@ class Recorder:
             eventlog = collect_eventlog(run.run_dir, run.search_dirs, run.started_s,
                                         run.user, run.notices)
         meta: dict[str, Any] = dict(report.as_meta()) if report is not None else {}
+        if run.session is not None and PYSPARK_PYTHON_NOTICE in run.notices:
+            table = getattr(run.session, "processes", None)
+            workers = [info.cmdline[0] if info.cmdline else info.exe  # the venv's name
+                       for info in (table.processes.values() if table else ())
+                       if info.role in ("python-worker", "pyspark-daemon")]
+            run.notices[run.notices.index(PYSPARK_PYTHON_NOTICE)] = (
+                worker_interpreter_notice(workers))
         if report is not None:
             run.notices.extend(report.notices)
             for name, reason in report.probes_failed.items():
@@ -301,7 +314,7 @@ class Recorder:
         if eventlog is None:
             self._progress("no Spark event log found for this run")
         for notice in run.notices[run.printed_notices:]:
-            if eventlog is None and notice == PYSPARK_PYTHON_NOTICE:
+            if eventlog is None and notice.startswith(PYSPARK_PYTHON_NOTICE.split(" ", 1)[0]):
                 continue  # no Spark application ran: the hint would be noise
             self._progress(f"note: {notice}")
 

@@ -38,6 +38,18 @@ DRIVER_JAVA_OPTIONS = "spark.driver.extraJavaOptions"
 PYSPARK_SHELL = "pyspark-shell"
 PYSPARK_PYTHON_NOTICE = "PYSPARK_PYTHON is not set: Python workers run `python3` from PATH"
 
+
+def worker_interpreter_notice(worker_exes: Sequence[str | None]) -> str:
+    """The PYSPARK_PYTHON notice once the run is over: the job may have set the variable
+    itself (os.environ or spark.pyspark.python), so say what the workers actually ran."""
+    seen = sorted({exe for exe in worker_exes if exe})
+    head = "PYSPARK_PYTHON was not set for the command, so the job chose the workers' Python"
+    if seen:
+        return f"{head}: they ran {', '.join(seen)}"
+    if worker_exes:
+        return f"{head} (its path was not seen)"
+    return f"{head} (`python3` from PATH unless it sets one); no Python worker ran"
+
 # Where a setting came from, lowest precedence first.
 SOURCE_SUBMIT_OPTS = "SPARK_SUBMIT_OPTS"
 SOURCE_DEFAULTS = "properties file"

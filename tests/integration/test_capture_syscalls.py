@@ -22,6 +22,7 @@ READ_SIZE = 512
 CHILD_WRITES = 37
 N_READS_B = 40  # from a second file that reuses the first one's fd number
 SLEEP_MS = 300
+DUP_WRITES = 25  # per dup'ed copy of the socket, in the forked child (as PySpark workers do)
 EXIT_CODE = 7
 
 # Statically linked so that the dynamic loader adds no syscalls of its own.
@@ -66,6 +67,18 @@ int main(int argc, char **argv) {
         int null = open("/dev/null", O_WRONLY);
         for (int i = 0; i < CHILD_WRITES; i++)
             write(null, buf, 10);
+        /* An inherited socket written through dups that are closed long before the next
+         * drain: os.dup is fcntl(F_DUPFD_CLOEXEC), the second copy reuses the number. */
+        for (int k = 0; k < 2; k++) {
+            int d = fcntl(s, F_DUPFD_CLOEXEC, 0);
+            for (int i = 0; i < DUP_WRITES; i++)
+                write(d, buf, WRITE_SIZE);
+            close(d);
+        }
+        int e = dup2(s, 100);
+        for (int i = 0; i < DUP_WRITES; i++)
+            write(e, buf, WRITE_SIZE);
+        close(e);
         _exit(0);
     }
     waitpid(child, NULL, 0);
@@ -83,7 +96,7 @@ def _compile(tmp: Path) -> Path:
     defines = [f"-D{name}={value}" for name, value in (
         ("N_WRITES", N_WRITES), ("WRITE_SIZE", WRITE_SIZE), ("N_READS", N_READS),
         ("READ_SIZE", READ_SIZE), ("CHILD_WRITES", CHILD_WRITES), ("SLEEP_MS", SLEEP_MS),
-        ("EXIT_CODE", EXIT_CODE), ("N_READS_B", N_READS_B))]
+        ("EXIT_CODE", EXIT_CODE), ("N_READS_B", N_READS_B), ("DUP_WRITES", DUP_WRITES))]
     subprocess.run(["gcc", "-static", "-O1", *defines, "-o", str(binary), str(source)],
                    check=True)
     return binary
@@ -177,7 +190,7 @@ pytestmark = [pytest.mark.root, pytest.mark.integration]
 
 def test_socket_sends_counted_exactly(capture):
     pid, tables = capture["pid"], capture["tables"]
-    assert capture["received"] == N_WRITES * WRITE_SIZE
+    assert capture["received"] == (N_WRITES + 3 * DUP_WRITES) * WRITE_SIZE
     sys = tables["syscalls"]
     sends = sys[(sys.pid == pid) & (sys.syscall == "sendto")]
     assert sends.calls.sum() == N_WRITES
@@ -230,10 +243,20 @@ def test_forked_child_is_tracked(capture):
     child = int(children.pid.iloc[0])
     sys = capture["tables"]["syscalls"]
     writes = sys[(sys.pid == child) & (sys.syscall == "write")]
-    assert writes.calls.sum() == CHILD_WRITES
+    assert writes.calls.sum() == CHILD_WRITES + 3 * DUP_WRITES
     files = capture["tables"]["file_io"]
     null = files[(files.pid == child) & (files.path == "/dev/null")]
     assert null.calls.sum() == CHILD_WRITES
+
+
+def test_writes_through_dups_of_an_inherited_socket_are_network_rows(capture):
+    procs = capture["tables"]["processes"]
+    child = int(procs[procs.ppid == capture["pid"]].pid.iloc[0])
+    net = capture["tables"]["network"]
+    mine = net[net.pid == child]
+    assert mine.send_calls.sum() == 3 * DUP_WRITES
+    assert mine.bytes_sent.sum() == 3 * DUP_WRITES * WRITE_SIZE
+    assert set(mine.remote_port) == {capture["port"]}
 
 
 def test_exit_code_and_no_losses(capture):

@@ -59,6 +59,21 @@ def check_worker_bytes(profile: Profile, port: int) -> None:
     assert set(to_server["pid"]) <= pids_with_role(profile, "python-worker")
 
 
+def check_worker_socket_time(profile: Profile) -> None:
+    """A worker's reads on its (dup'ed) socket to the JVM are in ``network`` with their
+    time: every slow read on such an fd is inside that fd's ``recv_ns``."""
+    network, slow = profile.network, profile.slow_syscalls
+    bridge = network[(network["peer_class"] == "python-worker")
+                     & network["pid"].isin(pids_with_role(profile, "python-worker"))]
+    assert len(bridge), "no python-worker rows from the workers' side"
+    recv_ns = bridge.groupby(["pid", "fd"])["recv_ns"].sum()
+    reads = slow[(slow["syscall"] == "read") & (slow["ret"] >= 0)]
+    waited = reads.groupby(["pid", "fd"])["duration_ns"].sum()
+    waited = waited[waited.index.isin(recv_ns.index)]
+    assert len(waited), "the workers never waited on the JVM"
+    assert (recv_ns.reindex(waited.index) >= waited).all(), (recv_ns, waited)
+
+
 def check_driver_threads(profile: Profile, driver: int) -> None:
     """Local mode runs tasks in the driver JVM: its task threads must be task-runners, and
     Java names (thread__start) must be longer than a 15-byte comm."""
@@ -101,6 +116,7 @@ def test_python_job_as_the_invoking_user() -> None:
         assert pids_with_role(profile, "python-driver"), roles_table(profile)
         assert pids_with_role(profile, "pyspark-daemon"), roles_table(profile)
         check_worker_bytes(profile, server.port)
+        check_worker_socket_time(profile)
         gc = profile.gc
         assert (gc["pid"] == driver).sum() >= FORCED_GCS
         assert "gc_end_without_begin" not in meta["unmatched"], meta["unmatched"]

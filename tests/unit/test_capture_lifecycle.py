@@ -120,7 +120,22 @@ def test_task_runner_role_survives_spark_renaming_the_thread() -> None:
     table._rename(5, 6, "Executor task i")
     _, threads = table.take_rows()
     assert threads is not None and threads["role"] == ["task-runner"]
-    assert ThreadInfo(1, 2, "Executor task i").role() == "other"  # never seen running tasks
+    assert ThreadInfo(1, 2, "Executor task i").role() == "task-runner"  # the idle pool
+
+
+def test_a_thread_started_by_a_task_thread_takes_the_role_of_its_own_name() -> None:
+    table = ProcessTable()
+    table.java_thread_started(5, 6, "Executor task launch worker-0", 1)
+    # A clone of the task thread inherits its comm, then gets its own name.
+    table._rename(5, 7, "Executor task l")
+    assert table.thread(5, 7).role() == "task-runner"
+    table._rename(5, 7, "stdout/stderr r")
+    _, threads = table.take_rows()
+    assert threads is not None
+    assert dict(zip(threads["tid"], threads["role"], strict=True)) == {6: "task-runner",
+                                                                       7: "other"}
+    table.java_thread_started(5, 8, "Worker Monitor for /usr/bin/python3", 2)
+    assert table.thread(5, 8).role() == "other"
 
 
 def test_stacks_are_resolved_once_per_distinct_key() -> None:

@@ -89,3 +89,17 @@ def test_gc_pairing():
     assert cols["kind"] == ["mem_pool", "gc"]
     assert cols["duration_ns"] == [4, 10] and cols["pool"] == ["G1 Old Gen", None]
     assert gc.unmatched_ends == 1
+
+
+def test_slow_syscall_rows_are_stamped_when_the_call_returned() -> None:
+    from profiler.capture.events import slow_syscall_columns
+    from profiler.capture.records import SLOW_EVENT
+    from profiler.capture.stacks import NO_STACK
+
+    events = np.zeros(2, dtype=SLOW_EVENT)
+    events["ts"] = [1_000, 5_000]  # entry times, as the probe sends them
+    events["dur"] = [2_000_000, 300]
+    events["nr"] = 0
+    events["ustack"] = NO_STACK
+    columns = slow_syscall_columns(events, {0: "read"}, None)  # type: ignore[arg-type]
+    assert columns["ts_ns"].tolist() == [2_001_000, 5_300]

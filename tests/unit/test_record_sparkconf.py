@@ -24,6 +24,7 @@ from profiler.record.sparkconf import (
     plan_spark_launch,
     submit_confs,
     submit_opts_properties,
+    worker_interpreter_notice,
 )
 
 EVENTLOG = Path("/runs/r1/eventlog")
@@ -171,3 +172,10 @@ def test_run_directory_with_spaces_survives_the_launcher_split() -> None:
     target = Path("/home/u/my runs/r 1/eventlog")
     plan = plan_spark_launch(["python", "app.py"], {}, target, {})
     assert f"-Dspark.eventLog.dir={target}" in submit_opts(plan.env)
+
+
+def test_the_pyspark_python_notice_reports_what_the_workers_ran() -> None:
+    ran = worker_interpreter_notice(["/venv/bin/python", None, "/venv/bin/python"])
+    assert ran.endswith("they ran /venv/bin/python")
+    assert "no Python worker ran" in worker_interpreter_notice([])
+    assert "not seen" in worker_interpreter_notice([None])

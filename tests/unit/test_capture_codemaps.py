@@ -1,0 +1,36 @@
+"""CodeMaps: addresses to (file, offset), so symbol names are shared across processes."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+
+from profiler.capture.codemaps import CodeMaps, parse_maps
+
+MAPS = """\
+55d0a0000000-55d0a0001000 r--p 00000000 08:01 1234 /usr/bin/python3.11
+55d0a0001000-55d0a0300000 r-xp 00001000 08:01 1234 /usr/bin/python3.11
+7f0000000000-7f0000100000 rwxp 00000000 00:00 0
+7f1000000000-7f1000200000 r-xp 00028000 08:01 99 /usr/lib/libc.so.6 (deleted)
+"""
+
+
+def test_only_executable_file_mappings_are_kept_with_their_offsets() -> None:
+    found = parse_maps(MAPS)
+    assert [(m.start, m.offset) for m in found] == [(0x55D0A0001000, 0x1000),
+                                                     (0x7F1000000000, 0x28000)]
+    assert found[0].file == "08:01:1234:/usr/bin/python3.11"
+
+
+def test_a_forked_child_maps_a_library_function_to_the_same_file_offset() -> None:
+    address = ctypes.cast(ctypes.CDLL(None).getpid, ctypes.c_void_p).value
+    assert address is not None
+    maps = CodeMaps()
+    mine = maps.locate(os.getpid(), address)
+    assert mine is not None and "libc" in mine[0]
+    child = os.fork()
+    if child == 0:
+        os._exit(0 if CodeMaps().locate(os.getpid(), address) == mine else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert maps.locate(os.getpid(), 16) is None  # nothing is mapped at address 16

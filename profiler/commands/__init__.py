@@ -8,7 +8,7 @@ import click
 
 # Module names under profiler.commands; each exposes a click command called ``command``.
 _COMMAND_MODULES: tuple[str, ...] = (
-    "compare", "doctor", "eventlog", "flamegraph", "record", "report",
+    "bench", "compare", "doctor", "eventlog", "flamegraph", "record", "report",
 )
 
 

@@ -20,10 +20,8 @@ Markdown goes to stdout, the raw numbers to --json.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import os
-import resource
 import shlex
 import shutil
 import statistics
@@ -34,10 +32,11 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from profiler.bench.procs import become_subreaper, children_cpu_s, reap_all
+
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = REPO / ".venv" / "bin"
 JOB = REPO / "examples" / "demo_job.py"
-_PR_SET_CHILD_SUBREAPER = 36
 
 
 @dataclass
@@ -75,28 +74,6 @@ def job_env() -> dict[str, str]:
     env["PYSPARK_PYTHON"] = str(VENV_BIN / "python")
     env["PATH"] = f"{VENV_BIN}:{env.get('PATH', '/usr/bin:/bin')}"
     return env
-
-
-def children_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def become_subreaper() -> None:
-    """Orphaned descendants (PySpark's JVM outlives its Python parent) are reparented to
-    us, so reaping them puts their CPU time into RUSAGE_CHILDREN."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
-
-
-def reap_all() -> None:
-    """Wait for every remaining descendant (they are all ours: we are their subreaper)."""
-    while True:
-        try:
-            os.waitpid(-1, 0)
-        except ChildProcessError:
-            return
 
 
 def run_plain(rows: int, work: Path) -> tuple[float, float]:

@@ -1,8 +1,8 @@
 """Running a workload as a child process tree and counting all of its CPU.
 
 PySpark's JVM outlives its Python parent; as a child subreaper we inherit such orphans, and
-reaping them adds their CPU to RUSAGE_CHILDREN (the same technique as
-benchmarks/bench_record_overhead.py)."""
+reaping them adds their CPU to RUSAGE_CHILDREN. benchmarks/bench_record_overhead.py uses these
+helpers too."""
 
 from __future__ import annotations
 

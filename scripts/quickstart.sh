@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Quick start, step 1: install everything (idempotent), then profile the bundled demo job end
 # to end: the host report, a recorded run of examples/demo_job.py, the Spark event-log
-# summary, and what the profile holds. Output lands in ./sparkprof-demo (replaced each run).
+# summary, the per-stage latency-overhead report, and what the profile holds. Output lands in ./sparkprof-demo (replaced each run).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
@@ -21,6 +21,10 @@ echo "== sparkprof record -- python examples/demo_job.py"
 echo
 echo "== sparkprof eventlog $run_dir/eventlog"
 "$bin/sparkprof" eventlog "$run_dir/eventlog"
+
+echo
+echo "== sparkprof report $run_dir   (also: --format html -o report.html; sparkprof flamegraph $run_dir)"
+"$bin/sparkprof" report -q "$run_dir"
 
 echo
 echo "== profiler.load('$run_dir')"

@@ -19,6 +19,7 @@
 #define FL_DUP 1024        /* dup/dup2/dup3: the new fd is a copy of the fd in arg0 */
 #define FL_FCNTL 2048      /* fcntl: a dup only with F_DUPFD / F_DUPFD_CLOEXEC */
 #define FL_DUP_ONTO 4096   /* dup2/dup3: the new fd is arg1 and whatever it held is closed */
+#define FL_FD_WAIT 8192    /* epoll_wait & co: time per epoll fd (arg0), no bytes */
 #define F_DUPFD_ 0
 #define F_DUPFD_CLOEXEC_ 1030
 
@@ -163,7 +164,7 @@ static __always_inline void count_fd_io(u32 copy, struct sys_key *skey, s32 fd, 
         return;
     }
     val->calls += 1;
-    if (ret > 0)
+    if (ret > 0 && !(flags & FL_FD_WAIT))
         val->bytes += ret;
     val->total_ns += dur;
     if (dur > val->max_ns)
@@ -273,7 +274,7 @@ RAW_TRACEPOINT_PROBE(sys_exit)
                           .nr = call->nr};
     if (flags & FL_FAMILY_MASK)
         count_call(copy, &key, dur, ret, flags);
-    if (flags & (FL_FD_READ | FL_FD_WRITE))
+    if (flags & (FL_FD_READ | FL_FD_WRITE | FL_FD_WAIT))
         count_fd_io(copy, &key, (s32)call->arg0, dur, ret, flags);
     if (flags & (FL_CONNECT | FL_ACCEPT | FL_CLOSE | FL_OPEN | FL_OPENAT | FL_DUP))
         stream_fd_event(ctx, call, pid_tgid, ret, now);

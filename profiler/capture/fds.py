@@ -21,7 +21,7 @@ from profiler.capture.sockets import FdBorrower, scan_sockets
 
 @dataclass
 class FdTarget:
-    kind: str  # socket | pipe (JVM <-> Python) | file | other | unresolved
+    kind: str  # socket | pipe (JVM <-> Python) | epoll | file | other | unresolved
     path: str = ""
     local_addr: str = ""
     local_port: int = 0
@@ -44,6 +44,11 @@ UNRESOLVED = FdTarget(kind="unresolved")
 _BRIDGE_ROLES = frozenset({"driver-jvm", "executor-jvm", "python-driver", "pyspark-daemon",
                            "python-worker"})
 LISTEN = 10
+EPOLL_LINK = "anon_inode:[eventpoll]"
+# Peers whose epoll waits count as network time: a task thread waits on its Python worker
+# through a selector. Netty's idle event loops (shuffle, driver RPC) wait on epoll too, and
+# that is not time spent on a peer.
+WAIT_PEERS = frozenset({"python-worker", "py4j"})
 
 
 @dataclass
@@ -206,6 +211,8 @@ class FdResolver:
                 return FdTarget(kind="file", path=link)
             if link.startswith("pipe:"):
                 return self.pipe_target(pid, link)
+            if link == EPOLL_LINK:
+                return self.epoll_target(pid, fd)
             return FdTarget(kind="other", path=link)
         sock = self.sockets.borrower.endpoint(pid, fd, inode)
         if sock is not None:
@@ -231,6 +238,25 @@ class FdResolver:
                 if peer_class != "unknown":
                     return FdTarget(kind="pipe", path=link, peer_class=peer_class)
         return FdTarget(kind="other", path=link)
+
+    def epoll_target(self, pid: int, epfd: int) -> FdTarget:
+        """An epoll fd whose registered sockets and bridge pipes all share one peer class of
+        WAIT_PEERS waits on that peer: an ``epoll`` target with the first one's addresses.
+        Anything else (none, mixed, unknown) keeps peer class ``unknown`` and is
+        re-resolved later, as registrations change while the fd lives."""
+        classes: set[str] = set()
+        first: FdTarget | None = None
+        for tfd in procfs.read_epoll_tfds(pid, epfd) or []:
+            target = self.current(pid, tfd)
+            if target is None or target.kind not in ("socket", "pipe"):
+                continue  # the selector's own wake-up eventfd or pipe
+            classes.add(target.peer_class)
+            first = first or target
+        if first is None or len(classes) != 1 or not classes <= WAIT_PEERS:
+            return FdTarget(kind="epoll", path=EPOLL_LINK)
+        return FdTarget(kind="epoll", path=EPOLL_LINK, local_addr=first.local_addr,
+                        local_port=first.local_port, remote_addr=first.remote_addr,
+                        remote_port=first.remote_port, peer_class=first.peer_class)
 
     def socket_target(self, pid: int, inode: int) -> FdTarget:
         self.sockets.refresh(self._live_pids())
@@ -277,6 +303,10 @@ class FdResolver:
                 found.target = target = self.classified(
                     pid, target.local_addr, target.local_port, target.remote_addr,
                     target.remote_port, target.inode, refresh=False)
+            if (target.kind == "epoll" and target.peer_class == "unknown"
+                    and gen == self.generation(pid, fd)):
+                # Seen before its sockets were registered (at a scan): look again.
+                found.target = target = self.epoll_target(pid, fd)
             return target
         now = self.resolve_now(pid, fd) if gen == self.generation(pid, fd) else None
         if now is None:

@@ -181,3 +181,23 @@ def read_start_ns(pid: int) -> tuple[int, int] | None:
         return None
     ppid, ticks = parse_stat_start_ticks(text)
     return ppid, ticks * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+
+
+def parse_epoll_tfds(fdinfo: str) -> list[int]:
+    """The fds registered in an epoll instance, from its /proc/PID/fdinfo text
+    (one ``tfd: N events: ...`` line per registration)."""
+    fds = []
+    for line in fdinfo.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] == "tfd:" and parts[1].isdigit():
+            fds.append(int(parts[1]))
+    return fds
+
+
+def read_epoll_tfds(pid: int, epfd: int) -> list[int] | None:
+    """The fds registered in epoll fd ``epfd`` of ``pid`` now (None when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/fdinfo/{epfd}", encoding="ascii", errors="replace") as f:
+            return parse_epoll_tfds(f.read())
+    except OSError:
+        return None

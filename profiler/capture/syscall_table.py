@@ -20,6 +20,7 @@ FL_EXIT = 512
 FL_DUP = 1024
 FL_FCNTL = 2048
 FL_DUP_ONTO = 4096
+FL_FD_WAIT = 8192
 SYS_FLAGS_SIZE = 512
 
 NET_SYSCALLS: frozenset[str] = frozenset({
@@ -42,6 +43,9 @@ FD_READ_SYSCALLS: frozenset[str] = frozenset({
 FD_WRITE_SYSCALLS: frozenset[str] = frozenset({
     "write", "pwrite64", "writev", "pwritev", "pwritev2", "sendto", "sendmsg", "sendfile",
 })
+# Waits on an epoll fd (arg0): counted per fd with no bytes; user space turns a wait on
+# sockets of one peer class into that peer's recv time (the JVM's NIO selector on Python).
+FD_WAIT_SYSCALLS: frozenset[str] = frozenset({"epoll_wait", "epoll_pwait", "epoll_pwait2"})
 EXIT_SYSCALLS: frozenset[str] = frozenset({"exit", "exit_group"})
 
 
@@ -67,6 +71,8 @@ def syscall_flags(name: str, families: frozenset[str], lifecycle: bool) -> int:
             flags |= FL_FD_READ
         if name in FD_WRITE_SYSCALLS:
             flags |= FL_FD_WRITE
+        if "net" in families and name in FD_WAIT_SYSCALLS:
+            flags |= FL_FD_WAIT
         # Opens and closes name the fds so that short-lived ones are resolved.
         if name in ("open", "creat"):
             flags |= FL_OPEN

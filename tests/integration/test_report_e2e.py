@@ -8,7 +8,9 @@ server (127.0.0.1). Later jobs: pure SQL. What the report must say:
   ``external``): "network: unknown peer". That is the semantically right bucket: the UDF
   waits on a service outside Spark, not on Spark's JVM<->worker bridge, whose socket
   (peer class python-worker) carries the rows and is not where the time goes;
-- the SQL stages hold (almost) none of it;
+- the executor's task thread waits for the worker meanwhile, in its NIO selector's
+  epoll_wait: that is "network: Python worker bridge" time of the same stage;
+- the SQL stages hold (almost) none of either;
 - no stage's categories sum to more than its task time;
 - the HTML report renders in headless Chromium (a screenshot that is not blank).
 """
@@ -101,6 +103,11 @@ def check_breakdown(report: dict[str, Any]) -> None:
     waited = net_waiting_on_others(udf[0])
     assert waited >= 0.8 * REQUESTS * DELAY_S * 1000, udf[0]["breakdown_ms"]
     assert max(net_waiting_on_others(s) for s in sql) < 50, [s["breakdown_ms"] for s in sql]
+    # The JVM task thread waits for the worker in its NIO selector (epoll_wait): the bridge.
+    bridge = [float((s["breakdown_ms"].get("net_python_worker") or 0.0) / s["scale"])
+              for s in (udf[0], *sql)]
+    assert bridge[0] >= 0.5 * REQUESTS * DELAY_S * 1000, udf[0]["breakdown_ms"]
+    assert max(bridge[1:]) < 50, [s["breakdown_ms"] for s in sql]
     assert any(f["stage_id"] == udf[0]["stage_id"] and f["category"] in (
         "net_unknown", "net_external") for f in report["findings"]), report["findings"]
     for stage in stages:

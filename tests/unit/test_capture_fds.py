@@ -1,10 +1,14 @@
-"""FdResolver: pipes between a Spark JVM and its Python processes count as bridge traffic."""
+"""FdResolver: pipes between a Spark JVM and its Python processes, and epoll fds waiting on
+them, count as bridge traffic."""
 
 from __future__ import annotations
 
 import os
+import select
+import socket
 import subprocess
 
+from profiler.capture import procfs
 from profiler.capture.fds import FdResolver
 
 
@@ -27,3 +31,41 @@ def test_a_pipe_to_a_python_process_is_classified_by_the_other_ends_role() -> No
         child.kill()
         child.wait()
         os.close(read_end)
+
+
+def test_an_epoll_fd_on_a_python_worker_waits_on_that_peer() -> None:
+    """A selector whose registered sockets/pipes all lead to the Python worker is bridge
+    time; its own wake-up eventfd does not count, an unrelated socket makes it mixed."""
+    read_end, write_end = os.pipe()
+    child = subprocess.Popen(["sleep", "30"], stdout=write_end)
+    os.close(write_end)
+    roles = {os.getpid(): "executor-jvm", child.pid: "pyspark-daemon"}
+    poller, wakeup = select.epoll(), os.eventfd(0)
+    listener = socket.create_server(("127.0.0.1", 0))
+    client = socket.create_connection(listener.getsockname())
+    try:
+        for fd in (read_end, wakeup):
+            poller.register(fd, select.EPOLLIN)
+        resolver = FdResolver(roles.get, lambda: list(roles), set)
+        target = resolver.resolve_now(os.getpid(), poller.fileno())
+        assert target is not None
+        assert (target.kind, target.peer_class) == ("epoll", "python-worker")
+        poller.register(client.fileno(), select.EPOLLIN)  # a peer of class unknown
+        mixed = FdResolver(roles.get, lambda: list(roles), set).resolve_now(
+            os.getpid(), poller.fileno())
+        assert mixed is not None and (mixed.kind, mixed.peer_class) == ("epoll", "unknown")
+    finally:
+        child.kill()
+        child.wait()
+        for closable in (poller, client, listener):
+            closable.close()
+        os.close(read_end)
+        os.close(wakeup)
+
+
+def test_epoll_fdinfo_lists_registered_fds() -> None:
+    text = ("pos:\t0\nflags:\t02\nmnt_id:\t15\nino:\t1057\n"
+            "tfd:       12 events:       19 data:                c  pos:0 ino:3f sdev:8\n"
+            "tfd:        7 events:       19 data:                7  pos:0 ino:40 sdev:8\n")
+    assert procfs.parse_epoll_tfds(text) == [12, 7]
+    assert procfs.read_epoll_tfds(os.getpid(), 10**6) is None

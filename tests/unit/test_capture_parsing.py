@@ -17,6 +17,7 @@ from profiler.capture.syscall_table import (
     FL_CONNECT,
     FL_EXIT,
     FL_FD_READ,
+    FL_FD_WAIT,
     FL_FD_WRITE,
     FL_OPENAT,
     build_flag_table,
@@ -131,6 +132,8 @@ def test_syscall_flags():
     assert syscall_flags("exit_group", frozenset(), False) == FL_EXIT
     table = build_flag_table({0: "read", 202: "futex", 9999: "read"}, net_io, True)
     assert table == {0: 2 | FL_FD_READ}
+    assert syscall_flags("epoll_wait", net_io, True) & FL_FD_WAIT
+    assert not syscall_flags("epoll_wait", frozenset({"io"}), True) & FL_FD_WAIT
 
 
 def test_options_families():

@@ -38,6 +38,22 @@ def test_fd_io_splits_sockets_files_and_pipes():
     assert file_io["bytes"] == [300]
 
 
+def test_epoll_waits_on_one_peer_are_its_recv_time_without_bytes():
+    targets = {
+        7: FdTarget(kind="epoll", path="anon_inode:[eventpoll]", local_addr="127.0.0.1",
+                    local_port=5000, remote_addr="127.0.0.1", remote_port=6000,
+                    peer_class="python-worker"),
+        8: FdTarget(kind="epoll", path="anon_inode:[eventpoll]"),  # mixed: no row
+    }
+    keys, vals = _fdio([(7, 0, 3, 2), (8, 0, 5, 1)])
+    network, file_io = fd_io_columns(keys, vals, lambda pid, fd, gen: targets[fd])
+    assert network is not None and file_io is None
+    assert network["fd"] == [7] and network["peer_class"] == ["python-worker"]
+    assert network["recv_calls"] == [3] and network["recv_ns"] == [300]
+    assert network["bytes_received"] == [0] and network["send_ns"] == [0]
+    assert network["remote_port"] == [6000]
+
+
 def test_syscall_and_offcpu_columns():
     keys = np.zeros(1, dtype=records.SYS_KEY)
     vals = np.zeros(1, dtype=records.SYS_VAL)

@@ -115,30 +115,19 @@ def render_json(c: Comparison) -> str:
     return json.dumps(comparison_dict(c), indent=2, allow_nan=False) + "\n"
 
 
-def _html_table(table: Table) -> str:
-    def cell(tag: str, text: str, right: bool) -> str:
-        return f'<{tag}{" class=r" if right else ""}>{escape(text)}</{tag}>'
-
-    head = "".join(cell("th", h, r) for h, r in zip(table.headers, table.right, strict=True))
-    body = "".join("<tr>" + "".join(cell("td", x, r) for x, r in zip(row, table.right,
-                                                                     strict=True)) + "</tr>"
-                   for row in table.rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
 def render_html(c: Comparison) -> str:
     from profiler.plots.compare import category_delta_figure
     from profiler.plots.figures import png_bytes
-    from profiler.report.html import CSS
+    from profiler.report.html import CSS, html_table
 
     image = base64.b64encode(png_bytes(category_delta_figure(c))).decode("ascii")
     parts = [f"<h1>sparkprof compare: {escape(c.a_label)} vs {escape(c.b_label)}</h1>",
              f"<p>{escape(c.a_label)} = {escape(c.a.headline.run_dir)}<br>"
              f"{escape(c.b_label)} = {escape(c.b.headline.run_dir)}</p>",
              f"<p><b>{escape(c.summary)}</b></p>", "<h2>Overview</h2>",
-             _html_table(overview_table(c)), "<h2>Where the task time went</h2>",
+             html_table(overview_table(c)), "<h2>Where the task time went</h2>",
              f'<img alt="category deltas" src="data:image/png;base64,{image}">',
-             _html_table(category_table(c)), "<h2>Stages</h2>", _html_table(stage_table(c))]
+             html_table(category_table(c)), "<h2>Stages</h2>", html_table(stage_table(c))]
     if c.notes:
         parts.append('<div class="warn"><ul>' + "".join(f"<li>{escape(n)}</li>"
                                                        for n in c.notes) + "</ul></div>")

@@ -37,7 +37,8 @@ dl{display:grid;grid-template-columns:max-content auto;gap:2px 14px}dt{font-weig
 """
 
 
-def _table(table: Table) -> str:
+def html_table(table: Table) -> str:
+    """A ``Table`` as an HTML table (numeric columns right-aligned)."""
     def cell(tag: str, text: str, right: bool) -> str:
         return f'<{tag}{" class=r" if right else ""}>{escape(text)}</{tag}>'
 
@@ -80,33 +81,33 @@ def render_html(report: Report) -> str:
                                                 "stage timeline")]
     parts += ["<h2>Task time by category</h2>",
               _image(breakdown_figure(report.stages), "breakdown per stage"),
-              _table(sections.category_table(report, report.totals_ms,
+              html_table(sections.category_table(report, report.totals_ms,
                                              report.totals_ms.get("task")))]
     parts += ["<h2>Top findings</h2>", "<ol>" + "".join(
         f"<li>{escape(f.text)}</li>" for f in report.findings) + "</ol>"
         if report.findings else "<p>None above 1% of a stage's task time.</p>"]
     parts += ["<h2>Stages</h2>", '<p class="muted">* categories scaled down to task time</p>',
-              _table(sections.stage_table(report))]
+              html_table(sections.stage_table(report))]
     latency = sections.latency_table(report)
     if report.latency:
         parts += ["<h2>Syscall latency</h2>", _image(latency_figure(report.latency),
                                                      "syscall latency histograms")]
-        parts.append(_table(latency) if latency is not None else "")
+        parts.append(html_table(latency) if latency is not None else "")
     elif report.latency is None:
         parts += ["<h2>Syscall latency</h2>", '<p class="muted">not captured</p>']
     jni = sections.jni_table(report)
     parts.append("<h2>Top JNI methods</h2>")
     if report.jni_methods:
         parts += [_image(jni_figure(report.jni_methods), "top JNI methods"),
-                  _table(jni) if jni is not None else ""]
+                  html_table(jni) if jni is not None else ""]
     else:
         parts.append('<p class="muted">not captured (record with JNI tracing)</p>'
                      if report.jni_methods is None else "<p>No JNI calls.</p>")
     for stage in sections.detailed_stages(report):
         parts += [f"<h2>{escape(sections.stage_title(stage))}</h2>",
                   f"<p>{escape(sections.stage_facts(stage))}</p>",
-                  _table(sections.stage_categories(report, stage)),
-                  _table(sections.spark_table(stage))]
+                  html_table(sections.stage_categories(report, stage)),
+                  html_table(sections.spark_table(stage))]
     parts += _flamegraphs(report)
     body = "\n".join(parts)
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

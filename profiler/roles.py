@@ -92,7 +92,9 @@ def classify_thread(name: str) -> str:
 
 
 _THREAD_PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("task-runner", ("Executor task launch worker",)),
+    # Spark's task pool: "launch worker" while running a task, "idle worker" (Spark 4) between
+    # tasks; their 15-byte comms are "Executor task l" / "Executor task i".
+    ("task-runner", ("Executor task launch worker", "Executor task idle worker")),
     ("shuffle", ("shuffle-", "block-manager", "BlockManager", "files-client-",
                  "files-server-")),
     ("rpc", ("dispatcher-", "rpc-", "netty-rpc-")),

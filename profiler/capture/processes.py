@@ -39,8 +39,6 @@ class ProcessInfo:
     app_id: str | None = None
 
 
-TASK_RUNNER = "task-runner"
-_TASK_POOL_PREFIX = "Executor task "  # also the 15-byte comm of every name of the pool
 
 
 @dataclass
@@ -57,10 +55,7 @@ class ThreadInfo:
         launch worker-N" and (Spark 4) "Executor task idle worker ..." between tasks: both
         are task runners. A thread a task thread starts inherits its comm ("Executor task l")
         until it is named, so the role is never remembered across a rename."""
-        role = roles.classify_thread(self.name)
-        if role == "other" and self.name.startswith(_TASK_POOL_PREFIX):
-            return TASK_RUNNER
-        return role
+        return roles.classify_thread(self.name)
 
 
 @dataclass

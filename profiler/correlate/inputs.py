@@ -18,7 +18,6 @@ from profiler.correlate.clock import ClockMap
 from profiler.roles import OTHER, THREAD_ROLES, classify_thread
 
 TASK_RUNNER = "task-runner"
-SPARK_TASK_THREAD = "Executor task "  # Spark's task pool: "... launch worker", "... idle ..."
 
 DEFAULT_BUCKET_NS = 100_000_000
 # what the breakdown needs of the futex rows of ``syscalls`` (the table's other columns,
@@ -161,7 +160,7 @@ def fill_thread_roles(threads: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     recorded = (threads["role"].astype(object) if "role" in threads.columns
                 else pd.Series(None, index=threads.index, dtype=object))
     named = threads["name"].notna().to_numpy()
-    by_name = np.array([_role_by_name(str(name)) if ok else OTHER
+    by_name = np.array([classify_thread(str(name)) if ok else OTHER
                         for name, ok in zip(threads["name"], named, strict=True)], dtype=object)
     trusted = recorded.isin(THREAD_ROLES).to_numpy() & (recorded != TASK_RUNNER).to_numpy()
     roles = np.where(by_name != OTHER, by_name,
@@ -169,7 +168,3 @@ def fill_thread_roles(threads: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     roles = np.where(named, roles, recorded.to_numpy())
     changed = int((roles != recorded.fillna("").to_numpy()).sum())
     return (threads.assign(role=roles), changed) if changed else (threads, 0)
-
-
-def _role_by_name(name: str) -> str:
-    return TASK_RUNNER if name.startswith(SPARK_TASK_THREAD) else classify_thread(name)

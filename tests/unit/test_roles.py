@@ -101,6 +101,9 @@ def test_unrelated_processes_are_other() -> None:
     [
         ("Executor task launch worker for task 0.0 in stage 1.0 (TID 4)", "task-runner"),
         ("Executor task l", "task-runner"),  # 15-byte comm
+        ("Executor task idle worker-3", "task-runner"),  # Spark 4's idle task pool
+        ("Executor task i", "task-runner"),
+        ("Executor task", "other"),  # no pool name, not a cut comm
         ("Worker Monitor for /usr/bin/python3", "other"),
         ("shuffle-client-4-1", "shuffle"),
         ("shuffle-server-5-1", "shuffle"),

@@ -10,12 +10,19 @@ import sys
 import click
 
 from profiler import __version__
-from profiler.commands import register_all
+from profiler.commands import COMMAND_MODULES, load_command
 from profiler.errors import SparkprofError
 
 
 class _SparkprofGroup(click.Group):
-    """Turns every ``SparkprofError`` into one line on stderr and its exit code."""
+    """Loads subcommands on demand and turns every ``SparkprofError`` into one line on
+    stderr and its exit code."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return load_command(cmd_name)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -45,7 +52,6 @@ def main() -> None:
     """
 
 
-register_all(main)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -13,28 +13,33 @@ _REREAD_AFTER_S = 1.0  # an uncovered address re-reads the maps at most this oft
 
 
 @dataclass(frozen=True)
-class _Mapping:
+class Mapping:
     start: int
     end: int
     offset: int
     file: str  # device, inode and path: a replaced file at one path is another file
 
+    @property
+    def path(self) -> str:
+        """The path as /proc/PID/maps shows it (`` (deleted)`` when it was unlinked)."""
+        return self.file.split(":", 2)[2]
+
 
 @dataclass
 class _ProcessMaps:
     starts: list[int]
-    mappings: list[_Mapping]
+    mappings: list[Mapping]
     read_at: float
 
 
-def parse_maps(text: str) -> list[_Mapping]:
+def parse_maps(text: str) -> list[Mapping]:
     """The executable file mappings of a /proc/PID/maps text, sorted by start."""
     found = []
     for line in text.splitlines():
         fields = line.split(maxsplit=5)
         if len(fields) == 6 and "x" in fields[1] and fields[5].startswith("/"):
             low, high = fields[0].split("-")
-            found.append(_Mapping(int(low, 16), int(high, 16), int(fields[2], 16),
+            found.append(Mapping(int(low, 16), int(high, 16), int(fields[2], 16),
                                   f"{fields[3]}:{fields[4]}:{fields[5]}"))
     found.sort(key=lambda m: m.start)
     return found
@@ -47,12 +52,16 @@ class CodeMaps:
     _pids: dict[int, _ProcessMaps] = field(default_factory=dict)
 
     def locate(self, pid: int, address: int) -> tuple[str, int] | None:
+        found = self.mapping(pid, address)
+        return None if found is None else (found.file, address - found.start + found.offset)
+
+    def mapping(self, pid: int, address: int) -> Mapping | None:
+        """The executable file mapping holding ``address``, None for anonymous code."""
         maps = self._pids.get(pid)
         if maps is None or (self._find(maps, address) is None
                             and time.monotonic() - maps.read_at >= _REREAD_AFTER_S):
             maps = self._read(pid)
-        found = self._find(maps, address)
-        return None if found is None else (found.file, address - found.start + found.offset)
+        return self._find(maps, address)
 
     def forget(self, pid: int) -> None:
         self._pids.pop(pid, None)
@@ -68,7 +77,7 @@ class CodeMaps:
         return maps
 
     @staticmethod
-    def _find(maps: _ProcessMaps, address: int) -> _Mapping | None:
+    def _find(maps: _ProcessMaps, address: int) -> Mapping | None:
         index = bisect.bisect_right(maps.starts, address) - 1
         if index >= 0 and address < maps.mappings[index].end:
             return maps.mappings[index]

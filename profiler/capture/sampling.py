@@ -71,7 +71,7 @@ class SampleCollector:
         self._lib = lib
         self._writer = writer
         self._is_jvm = is_jvm
-        self._namer = FrameNamer.for_bpf(bpf)
+        self._namer = FrameNamer.for_host()
         self._active = 0
         self._held: dict[int, list[_Row]] = {}
         self._uids: dict[int, int] = {}

@@ -10,13 +10,14 @@ import os
 import time
 from typing import Any
 
-from profiler.capture.codemaps import CodeMaps
-from profiler.capture.perfmap import perf_map_path
+from profiler.capture.perfmap import PerfMap, jit_frame, perf_map_path, read_perf_map
+from profiler.capture.symbols import process_uid
+from profiler.capture.usersyms import UserSymbols
 
 NO_STACK = -1  # the BPF side took no stack (switched off, or a preempted thread)
 MISSING_USER = "[missing user stack]"
 MISSING_KERNEL = "[missing kernel stack]"
-UNKNOWN_FRAME = "[unknown]"  # what BCC names an address outside every mapped file
+UNKNOWN_FRAME = "[unknown]"  # an address outside every mapped file and perf map
 _MAX_CACHED = 50_000
 _MAX_CACHED_SYMBOLS = 200_000  # per process
 
@@ -27,14 +28,12 @@ class StackResolver:
         self._table = bpf[b"stacks"] if _has_table(bpf, "stacks") else None
         self._user: dict[tuple[int, int], list[str]] = {}
         self._kernel: dict[int, list[str]] = {}
-        # Different stacks share most frames: one BCC lookup (a ctypes call and a decode,
-        # several us) per (pid, address) instead of one per frame of every new stack.
+        # Different stacks share most frames: one lookup per (pid, address) instead of one
+        # per frame of every new stack.
         self._symbols: dict[int, dict[int, str]] = {}  # pid -> address -> frame
-        # BCC's lookup costs ~0.5 ms per new (pid, address); a name depends only on (file,
-        # offset), so forked Python workers and sibling JVMs reuse each other's.
-        self._maps = CodeMaps()
-        self._by_file: dict[tuple[str, int], str] = {}
-        self._perf_maps: dict[int, tuple[bool, float]] = {}  # pid -> (exists, checked at)
+        self._user_symbols = UserSymbols()
+        # pid -> (the JVM's perf map or None, checked at): JIT code of a JVM that wrote one
+        self._perf_maps: dict[int, tuple[PerfMap | None, float]] = {}
         self.missing_user = 0
         self.missing_kernel = 0
 
@@ -68,27 +67,26 @@ class StackResolver:
         if name is None:
             if len(names) > _MAX_CACHED_SYMBOLS:
                 names.clear()
-            where = self._maps.locate(pid, addr)
-            name = self._by_file.get(where) if where is not None else None
-            if name is None and where is None and not self._has_perf_map(pid):
-                # Anonymous code (JIT, interpreter) that no perf map names yet: BCC would
-                # search for ~1 ms to answer the same.
-                name = UNKNOWN_FRAME
-            if name is None:
-                name = _text(self._bpf.sym(addr, pid, show_module=True, show_offset=False))
-                if where is not None:
-                    if len(self._by_file) > _MAX_CACHED_SYMBOLS:
-                        self._by_file.clear()
-                    self._by_file[where] = name
+            name = self._user_symbols.sym(addr, pid)
+            if name == UNKNOWN_FRAME:  # anonymous code: JIT, named if the JVM wrote its map
+                perf_map = self._perf_map(pid)
+                jit_name = perf_map.name_of(addr) if perf_map is not None else None
+                if jit_name is not None:
+                    name = jit_frame(jit_name)
             names[addr] = name
         return name
 
-    def _has_perf_map(self, pid: int) -> bool:
-        """Whether /tmp/perf-PID.map exists (checked at most once a second per pid)."""
+    def _perf_map(self, pid: int) -> PerfMap | None:
+        """The JVM's /tmp/perf-PID.map once it exists (looked for at most once a second),
+        read only when owned by the process's user and not a symlink."""
         now = time.monotonic()
         known = self._perf_maps.get(pid)
-        if known is None or now - known[1] >= 1.0:
-            known = (os.path.exists(perf_map_path(pid)), now)
+        if known is None or (known[0] is None and now - known[1] >= 1.0):
+            perf_map = None
+            uid = process_uid(pid)
+            if uid is not None and os.path.exists(perf_map_path(pid)):
+                perf_map = read_perf_map(pid, uid)
+            known = (perf_map, now)
             self._perf_maps[pid] = known
         return known[0]
 
@@ -115,13 +113,10 @@ class StackResolver:
         return frames
 
     def forget_process(self, pid: int) -> None:
-        """Drop BCC's symbol cache of an exited process (its memory would only grow)."""
+        """Drop what was cached for an exited process (its memory would only grow)."""
         self._symbols.pop(pid, None)
-        self._maps.forget(pid)
+        self._user_symbols.forget(pid)
         self._perf_maps.pop(pid, None)
-        caches = getattr(self._bpf, "_sym_caches", None)
-        if isinstance(caches, dict):
-            caches.pop(pid, None)
 
 
 def _has_table(bpf: Any, name: str) -> bool:

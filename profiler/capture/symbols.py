@@ -1,9 +1,10 @@
 """User-space frame names for sampled stacks, resolved while the process is alive.
 
-Addresses inside mapped files are named by BCC's symbolizer (``name [module]``) at once and
-cached per (pid, address). An address that no file covers is JIT-compiled code or garbage
-from a broken frame-pointer walk: it is kept as a number and named later from the JVM's perf
-map (written when the JVM exits), or becomes ``[unknown]``.
+Addresses inside mapped files are named from the files' symbol tables (``name [module]``,
+profiler.capture.usersyms) at once and cached per (pid, address). An address that no file
+covers is JIT-compiled code or garbage from a broken frame-pointer walk: it is kept as a
+number and named later from the JVM's perf map (written when the JVM exits), or becomes
+``[unknown]``.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from profiler.capture.perfmap import PerfMap, jit_frame
+from profiler.capture.usersyms import UserSymbols
 
 UNKNOWN = "[unknown]"
 PYTHON_FRAME = "[python]"
@@ -36,15 +37,17 @@ class CodeMapping:
 
 class FrameNamer:
     def __init__(self, symbolize: Callable[[int, int], bytes | str],
-                 code_ranges: Callable[[int], list[CodeMapping]] | None = None) -> None:
+                 code_ranges: Callable[[int], list[CodeMapping]] | None = None,
+                 forget: Callable[[int], None] | None = None) -> None:
         """``symbolize(address, pid)`` names an address like BCC's ``BPF.sym(addr, pid,
         show_module=True)``: ``b"name [module]"``, ``b"[unknown] [module]"``, or plain
-        ``b"[unknown]"`` outside every mapped file. ``code_ranges(pid)`` lists the process's
-        file-backed executable mappings (default: from /proc/PID/maps): addresses outside
-        them (JIT code, most frames of a JVM) are left for the perf map without asking
-        BCC, which is slow to say "unknown"."""
+        ``b"[unknown]"`` outside every mapped file. ``code_ranges(pid)``, when given, lists
+        the process's file-backed executable mappings: addresses outside them (JIT code,
+        most frames of a JVM) are left for the perf map without asking a symbolizer that is
+        slow to say "unknown". ``forget(pid)`` drops the symbolizer's state of a process."""
         self._symbolize = symbolize
-        self._code_ranges = code_ranges or file_code_ranges
+        self._code_ranges = code_ranges
+        self._forget = forget
         self._ranges: dict[int, tuple[list[int], list[CodeMapping], int]] = {}
         self.generation = 0  # bumped by the caller at each drain: ranges refresh once a drain
         self._cache: dict[tuple[int, int], Frame] = {}
@@ -53,9 +56,10 @@ class FrameNamer:
         self.jit_resolved = 0
 
     @classmethod
-    def for_bpf(cls, bpf: Any) -> FrameNamer:
-        return cls(lambda address, pid: bpf.sym(address, pid, show_module=True,
-                                                show_offset=False))
+    def for_host(cls) -> FrameNamer:
+        """Names from the symbol tables of the files the processes map."""
+        symbols = UserSymbols()
+        return cls(symbols.sym, forget=symbols.forget)
 
     def frames(self, pid: int, addresses: Sequence[int]) -> list[Frame]:
         out: list[Frame] = []
@@ -71,6 +75,7 @@ class FrameNamer:
         return out
 
     def _mapping(self, pid: int, address: int) -> CodeMapping | None:
+        assert self._code_ranges is not None
         known = self._ranges.get(pid)
         for attempt in range(2):
             if known is None or (attempt and known[2] != self.generation):
@@ -87,7 +92,7 @@ class FrameNamer:
         return None
 
     def _name(self, pid: int, address: int) -> Frame:
-        if self._mapping(pid, address) is None:
+        if self._code_ranges is not None and self._mapping(pid, address) is None:
             return address
         raw = self._symbolize(address, pid)
         text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
@@ -120,24 +125,11 @@ class FrameNamer:
         return out
 
     def forget_process(self, pid: int) -> None:
+        if self._forget is not None:
+            self._forget(pid)
         self._ranges.pop(pid, None)
         for key in [key for key in self._cache if key[0] == pid]:
             del self._cache[key]
-
-
-def file_code_ranges(pid: int) -> list[CodeMapping]:
-    """The executable mappings of files in a live process; [] if it is gone."""
-    found = []
-    try:
-        with open(f"/proc/{pid}/maps") as handle:
-            for line in handle:
-                fields = line.split(maxsplit=5)
-                if len(fields) == 6 and "x" in fields[1] and fields[5].startswith("/"):
-                    low, high = fields[0].split("-")
-                    found.append(CodeMapping(int(low, 16), int(high, 16)))
-    except OSError:
-        return []
-    return found
 
 
 def process_uid(pid: int) -> int | None:

@@ -1,0 +1,203 @@
+"""Function symbols of one ELF file, looked up by file offset.
+
+Loaded once per file and shared by every process that maps it (all Python workers, every
+JVM's libjvm): BCC's symbolizer loads a file's symbols again for each process, which made
+symbol lookups half of the collector's CPU time. The symbol table is read as one numpy array
+(24-byte ``Elf64_Sym`` records) and names are decoded only when an address needs them.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import NoteSection
+
+_ELF64_SYM = np.dtype([("name", "<u4"), ("info", "u1"), ("other", "u1"), ("shndx", "<u2"),
+                       ("value", "<u8"), ("size", "<u8")])
+_FUNCTION_TYPES = (2, 10)  # STT_FUNC, STT_GNU_IFUNC
+# Of aliases at one address, name the GLOBAL one first, then WEAK, then LOCAL (by st_bind).
+_BIND_RANK = np.array([2, 0, 1] + [3] * 13, dtype=np.uint8)
+_DEBUG_ROOT = "/usr/lib/debug/.build-id"
+
+
+@dataclass(frozen=True)
+class _Segment:
+    offset: int
+    vaddr: int
+    size: int
+
+
+class ElfSymbols:
+    """Sorted function ranges of one file; an empty table when the file has none or is not
+    a 64-bit little-endian ELF (then every lookup answers None)."""
+
+    def __init__(self, starts: np.ndarray[Any, Any], ends: np.ndarray[Any, Any],
+                 name_offsets: np.ndarray[Any, Any], strtab: bytes,
+                 segments: tuple[_Segment, ...]) -> None:
+        self._starts = starts
+        self._ends = ends
+        self._name_offsets = name_offsets
+        self._strtab = strtab
+        self._segments = segments
+
+    @classmethod
+    def empty(cls) -> ElfSymbols:
+        none = np.zeros(0, dtype=np.uint64)
+        return cls(none, none, np.zeros(0, dtype=np.uint32), b"", ())
+
+    @classmethod
+    def load(cls, path: str) -> ElfSymbols:
+        """The functions of the ELF file at ``path`` (or of its separate debug file, when the
+        file itself is stripped and one is installed)."""
+        try:
+            with open(path, "rb") as stream:
+                elf = ELFFile(stream)
+                if elf.elfclass != 64 or not elf.little_endian:
+                    return cls.empty()
+                segments = tuple(_Segment(seg["p_offset"], seg["p_vaddr"], seg["p_filesz"])
+                                 for seg in elf.iter_segments() if seg["p_type"] == "PT_LOAD")
+                tables = list(_symbol_tables(elf))
+                if not any(kind == "SHT_SYMTAB" for kind, _, _ in tables):
+                    tables += _debug_file_tables(elf)
+        except (OSError, ELFError, ValueError):
+            return cls.empty()
+        return cls._from_tables([(raw, strtab) for _, raw, strtab in tables], segments)
+
+    @classmethod
+    def _from_tables(cls, tables: list[tuple[bytes, bytes]],
+                     segments: tuple[_Segment, ...]) -> ElfSymbols:
+        parts, strtabs, base = [], [], 0
+        for raw, strtab in tables:
+            symbols = np.frombuffer(raw[:len(raw) // _ELF64_SYM.itemsize * _ELF64_SYM.itemsize],
+                                    dtype=_ELF64_SYM)
+            kind = symbols["info"] & 0xF
+            keep = np.isin(kind, _FUNCTION_TYPES) & (symbols["shndx"] != 0) & (
+                symbols["value"] != 0)
+            chosen = symbols[keep]
+            parts.append((chosen["value"], chosen["size"],
+                          chosen["name"].astype(np.uint64) + base, chosen["info"] >> 4,
+                          chosen["shndx"]))
+            strtabs.append(strtab)
+            base += len(strtab)
+        if not parts:
+            return cls.empty()
+        values, sizes, names, binds, sections = (np.concatenate(column)
+                                                 for column in zip(*parts, strict=True))
+        order = np.lexsort((_BIND_RANK[binds], values))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = values[order][1:] != values[order][:-1]  # aliases: the preferred name
+        order = order[first]
+        values, sizes, names, sections = (values[order], sizes[order], names[order],
+                                          sections[order])
+        # A symbol without a size (hand-written assembly) reaches the next symbol of its
+        # section; ``_init`` must not swallow the PLT that follows it.
+        following = values + 1
+        same_section = sections[1:] == sections[:-1]
+        following[:-1][same_section] = values[1:][same_section]
+        ends = np.where(sizes > 0, values + sizes, following)
+        return cls(values, ends, names, b"".join(strtabs), segments)
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    def name_at(self, file_offset: int) -> str | None:
+        """The (demangled) function containing ``file_offset`` of the file, or None."""
+        vaddr = self._vaddr(file_offset)
+        if vaddr is None or not len(self._starts):
+            return None
+        index = int(np.searchsorted(self._starts, np.uint64(vaddr), side="right")) - 1
+        if index < 0 or vaddr >= int(self._ends[index]):
+            return None
+        start = int(self._name_offsets[index])
+        end = self._strtab.find(b"\0", start)
+        raw = self._strtab[start:end if end >= 0 else len(self._strtab)]
+        return demangle(raw.decode("utf-8", errors="replace"))
+
+    def _vaddr(self, file_offset: int) -> int | None:
+        for segment in self._segments:
+            if segment.offset <= file_offset < segment.offset + segment.size:
+                return file_offset - segment.offset + segment.vaddr
+        return None
+
+
+def _symbol_tables(elf: ELFFile) -> Iterator[tuple[str, bytes, bytes]]:
+    for section in elf.iter_sections():
+        kind = section["sh_type"]
+        if kind in ("SHT_SYMTAB", "SHT_DYNSYM") and section["sh_entsize"] == _ELF64_SYM.itemsize:
+            strtab = elf.get_section(section["sh_link"])
+            yield kind, section.data(), strtab.data()
+
+
+def _debug_file_tables(elf: ELFFile) -> list[tuple[str, bytes, bytes]]:
+    """The symbol table of the file's separate debug file (/usr/lib/debug/.build-id), if any
+    is installed: Debian's -dbgsym packages put full symbols there."""
+    build_id = _build_id(elf)
+    if build_id is None or len(build_id) < 4:
+        return []
+    path = os.path.join(_DEBUG_ROOT, build_id[:2], build_id[2:] + ".debug")
+    try:
+        with open(path, "rb") as stream:
+            return [table for table in _symbol_tables(ELFFile(stream))
+                    if table[0] == "SHT_SYMTAB"]
+    except (OSError, ELFError, ValueError):
+        return []
+
+
+def _build_id(elf: ELFFile) -> str | None:
+    for section in elf.iter_sections():
+        if not isinstance(section, NoteSection):
+            continue
+        for note in section.iter_notes():
+            if note["n_type"] == "NT_GNU_BUILD_ID":
+                return str(note["n_desc"])
+    return None
+
+
+def demangle(name: str) -> str:
+    """C++ names as c++filt shows them (``JavaThread::run()``); others unchanged."""
+    return _demangle(name) if name.startswith("_Z") else name
+
+
+@functools.lru_cache(maxsize=65536)
+def _demangle(name: str) -> str:
+    demangler = _cxa_demangle()
+    if demangler is None:
+        return name
+    function, free = demangler
+    status = ctypes.c_int(0)
+    result = function(name.encode(), None, None, ctypes.byref(status))
+    if not result or status.value != 0:
+        return name
+    try:
+        return ctypes.string_at(result).decode("utf-8", errors="replace")
+    finally:
+        free(result)
+
+
+@functools.cache
+def _cxa_demangle() -> tuple[Any, Any] | None:
+    """libstdc++'s ``__cxa_demangle`` and libc's ``free`` (None without libstdc++)."""
+    library = ctypes.util.find_library("stdc++")
+    if library is None:
+        return None
+    try:
+        function = ctypes.CDLL(library).__cxa_demangle
+    except (OSError, AttributeError):
+        return None
+    function.restype = ctypes.c_void_p
+    function.argtypes = [ctypes.c_char_p, ctypes.c_void_p, ctypes.c_void_p,
+                         ctypes.POINTER(ctypes.c_int)]
+    free = ctypes.CDLL(None).free
+    free.argtypes = [ctypes.c_void_p]
+    free.restype = None
+    return function, free
+

@@ -1,0 +1,81 @@
+"""Names of user-space code addresses, in BCC's ``BPF.sym(show_module=True)`` text form.
+
+``name [module]`` for a function of a mapped file, ``[unknown] [module]`` for an address in a
+file but in no known function, ``[unknown]`` outside every file (JIT code: the perf map names
+it later). A file's symbols are loaded once per run (keyed by device, inode and path) and
+shared by every process mapping it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+
+from profiler.capture.codemaps import CodeMaps, Mapping
+from profiler.capture.elfsyms import ElfSymbols
+
+UNKNOWN = "[unknown]"
+_DELETED = " (deleted)"
+_MAX_FILES = 256  # libraries held at once (least recently used go first)
+_MAX_NAMES = 200_000
+
+
+class UserSymbols:
+    def __init__(self, maps: CodeMaps | None = None) -> None:
+        self.maps = maps or CodeMaps()
+        self._files: OrderedDict[str, ElfSymbols] = OrderedDict()
+        self._names: dict[tuple[str, int], str] = {}
+        self.files_loaded = 0
+
+    def sym(self, address: int, pid: int) -> str:
+        mapping = self.maps.mapping(pid, address)
+        if mapping is None:
+            return UNKNOWN
+        offset = address - mapping.start + mapping.offset
+        key = (mapping.file, offset)
+        name = self._names.get(key)
+        if name is None:
+            function = self._symbols(pid, mapping).name_at(offset)
+            name = f"{function or UNKNOWN} [{os.path.basename(mapping.path)}]"
+            if len(self._names) > _MAX_NAMES:
+                self._names.clear()
+            self._names[key] = name
+        return name
+
+    def forget(self, pid: int) -> None:
+        """Drop a process's mappings (its files' symbols stay for the other processes)."""
+        self.maps.forget(pid)
+
+    def _symbols(self, pid: int, mapping: Mapping) -> ElfSymbols:
+        symbols = self._files.get(mapping.file)
+        if symbols is not None:
+            self._files.move_to_end(mapping.file)
+            return symbols
+        symbols = _load(pid, mapping)
+        self.files_loaded += 1
+        self._files[mapping.file] = symbols
+        if len(self._files) > _MAX_FILES:
+            self._files.popitem(last=False)
+        return symbols
+
+
+def _load(pid: int, mapping: Mapping) -> ElfSymbols:
+    """Through /proc/PID/map_files first: it opens the very file the process mapped, even
+    one deleted right after loading (JNI libraries extracted to /tmp) or replaced since."""
+    symbols = ElfSymbols.load(f"/proc/{pid}/map_files/{mapping.start:x}-{mapping.end:x}")
+    if len(symbols):
+        return symbols
+    path = mapping.path.removesuffix(_DELETED)
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return symbols
+    device, inode = _device_inode(mapping)
+    if (stat.st_ino, os.major(stat.st_dev), os.minor(stat.st_dev)) != (inode, *device):
+        return symbols  # another file now lives at that path
+    return ElfSymbols.load(path)
+
+
+def _device_inode(mapping: Mapping) -> tuple[tuple[int, int], int]:
+    major, minor, inode, _ = mapping.file.split(":", 3)
+    return (int(major, 16), int(minor, 16)), int(inode)

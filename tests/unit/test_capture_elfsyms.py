@@ -1,0 +1,100 @@
+"""Our own ELF symbolizer: names of functions in a library this process really loads."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from profiler.capture.elfsyms import ElfSymbols, demangle
+from profiler.capture.usersyms import UNKNOWN, UserSymbols
+from tests.conftest import require
+
+LIBRARY_SOURCE = r"""
+int sparkprof_alpha(int x) { return x * 3 + 1; }
+int sparkprof_beta(int x) { return sparkprof_alpha(x) ^ 5; }
+/* A hand-written function without a .size: it reaches the next symbol of .text. */
+__asm__(".text\n.globl sparkprof_nosize\n.type sparkprof_nosize, @function\n"
+        "sparkprof_nosize:\n ret\n nop\n nop\n nop\n");
+"""
+
+
+def _build(directory: Path, name: str) -> Path:
+    require(shutil.which("gcc") is not None, "gcc is needed to build the test library")
+    source = directory / "lib.c"
+    source.write_text(LIBRARY_SOURCE)
+    library = directory / name
+    subprocess.run(["gcc", "-shared", "-fPIC", "-O1", "-o", str(library), str(source)],
+                   check=True)
+    return library
+
+
+def _address(library: ctypes.CDLL, name: str) -> int:
+    value = ctypes.cast(getattr(library, name), ctypes.c_void_p).value
+    assert value is not None
+    return value
+
+
+def test_functions_of_a_loaded_library_are_named_with_their_module(tmp_path: Path) -> None:
+    library = ctypes.CDLL(str(_build(tmp_path, "libsparkproftest1.so")))
+    symbols = UserSymbols()
+    pid = os.getpid()
+    alpha = _address(library, "sparkprof_alpha")
+    assert symbols.sym(alpha, pid) == "sparkprof_alpha [libsparkproftest1.so]"
+    assert symbols.sym(alpha + 1, pid) == "sparkprof_alpha [libsparkproftest1.so]"
+    assert symbols.sym(_address(library, "sparkprof_beta"), pid) == \
+        "sparkprof_beta [libsparkproftest1.so]"
+    assert symbols.sym(_address(library, "sparkprof_nosize") + 2, pid) == \
+        "sparkprof_nosize [libsparkproftest1.so]"
+    assert symbols.sym(16, pid) == UNKNOWN  # no file is mapped there
+
+
+def test_a_library_deleted_after_loading_is_still_named(tmp_path: Path) -> None:
+    path = _build(tmp_path, "libsparkproftest2.so")
+    library = ctypes.CDLL(str(path))
+    path.unlink()  # what JNI libraries extracted to /tmp do
+    name = UserSymbols().sym(_address(library, "sparkprof_beta"), os.getpid())
+    assert name.startswith("sparkprof_beta [libsparkproftest2.so")
+
+
+def test_forked_processes_share_one_load_of_a_file() -> None:
+    address = _address(ctypes.CDLL(None), "getpid")
+    symbols = UserSymbols()
+    mine = symbols.sym(address, os.getpid())
+    assert mine.endswith("[libc.so.6]") and "getpid" in mine
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.close(write_end)
+        os.read(read_end, 1)  # live until the parent has looked
+        os._exit(0)
+    os.close(read_end)
+    try:
+        assert symbols.sym(address, child) == mine
+    finally:
+        os.close(write_end)
+        os.waitpid(child, 0)
+    assert symbols.files_loaded == 1
+
+
+def test_a_file_that_is_not_elf_has_no_symbols(tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("not an ELF file")
+    table = ElfSymbols.load(str(text))
+    assert len(table) == 0 and table.name_at(0) is None
+    assert len(ElfSymbols.load(str(tmp_path / "missing.so"))) == 0
+
+
+@pytest.mark.parametrize(("mangled", "plain"), [
+    ("_ZN10JavaThread3runEv", "JavaThread::run()"),
+    ("_ZN6Thread8call_runEv", "Thread::call_run()"),
+    ("Java_java_util_zip_Deflater_deflateBytesBytes",
+     "Java_java_util_zip_Deflater_deflateBytesBytes"),
+    ("_Znot a mangled name", "_Znot a mangled name"),
+])
+def test_cplusplus_names_are_demangled_like_cxxfilt(mangled: str, plain: str) -> None:
+    assert demangle(mangled) == plain

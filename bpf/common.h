@@ -27,6 +27,7 @@
 #define STAT_USTACK_FAILED 2
 #define STAT_KSTACK_FAILED 3
 #define STAT_TRACKED_FULL 4
+#define STAT_DEFERRED_LATE 5   /* off-CPU block sent without its deferred user stack */
 #define STAT_COUNT 8
 
 BPF_PERCPU_ARRAY(stats, u64, STAT_COUNT);

@@ -1,7 +1,9 @@
 /* sched_switch for tracked threads: on-CPU time per process (the denominator of the
  * self-cost percentage) and, with WITH_OFFCPU, time spent switched out per thread, state and
  * bucket (bucketed by the end of the block). Blocks longer than OFFCPU_BLOCK_NS are streamed,
- * with the stacks taken when the thread left the CPU (WITH_OFFCPU_STACKS). */
+ * with the kernel stack taken when the thread left the CPU (WITH_OFFCPU_STACKS) and the user
+ * stack taken then too or, cheaper, only for long blocks when the thread returns from its
+ * syscall (WITH_DEFERRED_USTACK, offcpu_defer.c). */
 #ifndef OFFCPU_BLOCK_NS
 #define OFFCPU_BLOCK_NS 1000000ULL
 #endif
@@ -53,7 +55,6 @@ struct offcpu_val {
 };
 BPF_HASH(offcpu_agg0, struct offcpu_key, struct offcpu_val, MAX_AGG);
 BPF_HASH(offcpu_agg1, struct offcpu_key, struct offcpu_val, MAX_AGG);
-BPF_PERF_OUTPUT(block_events);
 #endif
 
 static __always_inline u32 switch_state(long prev_state)
@@ -89,6 +90,12 @@ static __always_inline void count_block(void *ctx,
         struct block_event ev = {.start = off->ts, .dur = dur, .pid = off->tgid, .tid = tid,
                                  .state = off->state, .ustack = off->ustack,
                                  .kstack = off->kstack};
+#ifdef WITH_DEFERRED_USTACK
+        if (off->state != STATE_PREEMPTED) {
+            defer_block(ctx, &ev);
+            return;
+        }
+#endif
         block_events.perf_submit(ctx, &ev, sizeof(ev));
     }
 }
@@ -118,9 +125,11 @@ TRACEPOINT_PROBE(sched, sched_switch)
                                      .ustack = -1, .kstack = -1};
 #ifdef WITH_OFFCPU_STACKS
             if (off.state != STATE_PREEMPTED) {
+#ifndef WITH_DEFERRED_USTACK
                 off.ustack = stacks.get_stackid(args, BPF_F_USER_STACK);
                 if (off.ustack < 0)
                     stat_add(STAT_USTACK_FAILED);
+#endif
                 off.kstack = stacks.get_stackid(args, 0);
                 if (off.kstack < 0)
                     stat_add(STAT_KSTACK_FAILED);

@@ -262,6 +262,9 @@ RAW_TRACEPOINT_PROBE(sys_exit)
     if (!is_tracked(pid_tgid >> 32))   /* every syscall of the host: no hash lookup */
         return 0;
     u32 tid = (u32)pid_tgid;
+#ifdef WITH_DEFERRED_USTACK
+    take_deferred_stack(ctx, tid);
+#endif
     struct inflight_t *call = inflight.lookup(&tid);
     if (!call)
         return 0;

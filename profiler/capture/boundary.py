@@ -75,6 +75,10 @@ class BoundaryCapture:
         if self.sampler is not None:
             self.sampler.process_exited(pid)
 
+    def process_execed(self, pid: int) -> None:
+        if self.sampler is not None:
+            self.sampler.forget_image(pid)
+
     def stop(self, report: CaptureReport) -> None:
         """Final drains; what was captured, skipped and lost goes into ``report``."""
         if self.sampler is not None:

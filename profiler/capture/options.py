@@ -102,6 +102,7 @@ class SelfCost:
     # ns per BPF program: where the kernel-side cost goes (counted for every process of the
     # host that hits the probe, tracked or not)
     bpf_run_by_program: dict[str, int] = field(default_factory=dict)
+    bpf_runs_by_program: dict[str, int] = field(default_factory=dict)  # runs, for ns a run
 
     @property
     def pct(self) -> float | None:
@@ -113,7 +114,8 @@ class SelfCost:
         return {"bpf_run_ns": self.bpf_run_ns, "bpf_run_count": self.bpf_run_count,
                 "collector_cpu_ns": self.collector_cpu_ns,
                 "profiled_cpu_ns": self.profiled_cpu_ns, "pct": self.pct,
-                "bpf_run_by_program": dict(self.bpf_run_by_program)}
+                "bpf_run_by_program": dict(self.bpf_run_by_program),
+                "bpf_runs_by_program": dict(self.bpf_runs_by_program)}
 
 
 @dataclass

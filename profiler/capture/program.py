@@ -87,6 +87,8 @@ def cflags_for(options: CaptureOptions, families: Sequence[str]) -> list[str]:
             flags.append("-DWITH_OFFCPU")
             if options.offcpu_stacks:
                 flags.append("-DWITH_OFFCPU_STACKS")
+                if "syscalls" in families:  # the user stack waits for the syscall exit
+                    flags.append("-DWITH_DEFERRED_USTACK")
     return flags
 
 
@@ -108,7 +110,7 @@ def wanted_families(options: CaptureOptions) -> list[str]:
 
 
 def program_text(families: Sequence[str]) -> str:
-    parts = [read_bpf_source("common.h")]
+    parts = [read_bpf_source("common.h"), read_bpf_source("offcpu_defer.c")]
     parts.extend(read_bpf_source(FAMILY_FILES[name]) for name in FAMILY_FILES
                  if name in families)
     return "\n".join(parts)

@@ -43,6 +43,7 @@ SLOW_EVENT = _struct([
     ("tid", "<u4", 28), ("fd", "<i4", 32), ("nr", "<u4", 36), ("ustack", "<i4", 40),
 ], 48)
 
+USTACK_NOT_IN_SYSCALL = -2  # bpf/offcpu_defer.c: the block ended outside a syscall
 BLOCK_EVENT = _struct([
     ("start", "<u8", 0), ("dur", "<u8", 8), ("pid", "<u4", 16), ("tid", "<u4", 20),
     ("state", "<u4", 24), ("ustack", "<i4", 28), ("kstack", "<i4", 32),
@@ -74,7 +75,7 @@ OFFCPU_VAL = _struct([("count", "<u8", 0), ("total_ns", "<u8", 8), ("max_ns", "<
 OFFCPU_STATES: tuple[str, ...] = ("sleeping", "io", "preempted", "other")
 STAT_NAMES: tuple[str, ...] = (
     "aggregation_map_full", "inflight_map_full", "user_stack_failed",
-    "kernel_stack_failed", "tracked_map_full",
+    "kernel_stack_failed", "tracked_map_full", "offcpu_user_stack_not_in_syscall",
 )
 
 

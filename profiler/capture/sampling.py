@@ -106,6 +106,10 @@ class SampleCollector:
     def process_exited(self, pid: int) -> None:
         self._exited.setdefault(pid, 0)
 
+    def forget_image(self, pid: int) -> None:
+        """The pid exec'd: names cached for its old image no longer apply."""
+        self._namer.forget_process(pid)
+
     def stop(self) -> SamplingReport:
         """Final drain of both copies; every held row is named and written."""
         started = time.thread_time()

@@ -246,6 +246,18 @@ class CaptureSession:
         slow.clear()
         blocks.clear()
 
+    def _take_deferred_blocks(self, bpf: Any) -> None:
+        """Off-CPU blocks still waiting for their user stack (bpf/offcpu_defer.c) when the
+        capture stops: written without one rather than lost."""
+        if "block_events" not in self._streams or not _has_map(bpf, "deferred_blocks"):
+            return
+        table = bpf[b"deferred_blocks"]
+        raw = b"".join(bytes(value) for value in table.values())
+        if raw:
+            events = np.frombuffer(raw, dtype=records.BLOCK_EVENT).copy()
+            events["ustack"] = records.USTACK_NOT_IN_SYSCALL
+            self._stacked_events["block_events"].append(events)
+
     def _note_fds(self, procs: np.ndarray[Any, Any],
                   socks: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         """Forks and execs in time order with the fd events before them (a fork right after
@@ -263,7 +275,15 @@ class CaptureSession:
                 self._fds.inherit(int(ev["ppid"]), int(ev["pid"]), int(ev["ts"]))
             elif kind == records.PROC_EXEC:
                 self._fds.scan(int(ev["pid"]), int(ev["ts"]))
+                self._forget_image(int(ev["pid"]))
         return socks[done:]
+
+    def _forget_image(self, pid: int) -> None:
+        """After an exec the pid maps other files: names cached from the old image (e.g.
+        spark-class's bash before it execs java) would turn every frame into [unknown]."""
+        if self._stacks is not None:
+            self._stacks.forget_process(pid)
+        self._boundary.process_execed(pid)
 
     def _note_exits(self, procs: np.ndarray[Any, Any]) -> None:
         exits = procs[procs["type"] == records.PROC_EXIT]
@@ -350,6 +370,7 @@ class CaptureSession:
             time.sleep(0.01)
             self._rings.close()
             self._handle_events()
+            self._take_deferred_blocks(bpf)
             self._write_stacked_events()
             assert self._drainer is not None
             self._write_aggregates(self._drainer.drain_all())
@@ -403,6 +424,7 @@ class CaptureSession:
         cost.bpf_run_ns = sum(ns for ns, _ in by_program.values())
         cost.bpf_run_count = sum(count for _, count in by_program.values())
         cost.bpf_run_by_program = {name: ns for name, (ns, _) in sorted(by_program.items())}
+        cost.bpf_runs_by_program = {name: runs for name, (_, runs) in sorted(by_program.items())}
         cost.collector_cpu_ns = selfcost.collector_cpu_ns() - self._cpu_at_start
         cost.profiled_cpu_ns = self._oncpu_ns
 
@@ -414,6 +436,14 @@ class CaptureSession:
 
 def _text(name: bytes | str) -> str:
     return name.decode() if isinstance(name, bytes) else name
+
+
+def _has_map(bpf: Any, name: str) -> bool:
+    try:
+        bpf.get_table(name.encode())
+    except KeyError:
+        return False
+    return True
 
 
 def _libbcc() -> Any:

@@ -78,3 +78,18 @@ def test_folded_output_accounts_for_every_sample(recorded: tuple[Path, Profile])
         assert len(stack.split(";")) >= 3  # process label; thread role; frames...
         total += int(count)
     assert total == int(profile.samples["count"].sum())
+
+
+def test_jvm_off_cpu_stacks_are_named_after_the_exec_of_java(
+        recorded: tuple[Path, Profile]) -> None:
+    """spark-submit runs bash scripts that exec java: names cached for the bash image of a
+    pid made every JVM off-CPU leaf ``[unknown]``. A blocked JVM thread waits in libc."""
+    _, profile = recorded
+    blocks = profile.offcpu_blocks
+    jvm = blocks[blocks["pid"].isin(pids_with_role(profile, "driver-jvm"))
+                 & (blocks["user_stack"].map(len) > 0)]
+    assert len(jvm) > 0
+    leaves = jvm["user_stack"].map(lambda stack: stack[0])
+    in_libc = leaves.str.endswith("[libc.so.6]").mean()
+    assert in_libc > 0.5, leaves.value_counts().head(10)
+    assert profile.meta["unmatched"].get("offcpu_user_stack_not_in_syscall", 0) < len(jvm) / 10

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from profiler.errors import InputError
-from profiler.rundir.schema import FORMAT_VERSION, LAST_ROW_WINS, table_schema
+from profiler.rundir.schema import FORMAT_VERSION, LAST_ROW_WINS, LATER_COLUMNS, table_schema
 
 _PART_NAME = re.compile(r"^part-(\d+)\.parquet$")
 _STRING = pd.StringDtype("pyarrow")
@@ -114,6 +114,11 @@ def count_rows(run_dir: Path, table: str) -> int:
 
 def _conform(arrow: pa.Table, schema: pa.Schema) -> pa.Table:
     missing = [name for name in schema.names if name not in arrow.column_names]
+    later = LATER_COLUMNS.get(schema.metadata.get(b"sparkprof.table", b"").decode(), {})
+    for name in [name for name in missing if name in later]:  # a part older than the column
+        column = pa.array([later[name]] * arrow.num_rows, schema.field(name).type)
+        arrow = arrow.append_column(name, column)
+        missing.remove(name)
     if missing:
         raise ValueError(f"missing column(s) {missing}")
     arrow = arrow.select(schema.names)

@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from profiler.errors import InputError
@@ -115,10 +116,14 @@ def count_rows(run_dir: Path, table: str) -> int:
 def _conform(arrow: pa.Table, schema: pa.Schema) -> pa.Table:
     missing = [name for name in schema.names if name not in arrow.column_names]
     later = LATER_COLUMNS.get(schema.metadata.get(b"sparkprof.table", b"").decode(), {})
-    for name in [name for name in missing if name in later]:  # a part older than the column
-        column = pa.array([later[name]] * arrow.num_rows, schema.field(name).type)
-        arrow = arrow.append_column(name, column)
-        missing.remove(name)
+    for name, value in later.items():  # parts older than the column: its documented value
+        if name in missing:
+            arrow = arrow.append_column(
+                name, pa.array([value] * arrow.num_rows, schema.field(name).type))
+            missing.remove(name)
+        elif arrow.column(name).null_count:  # old and new parts read together
+            arrow = arrow.set_column(arrow.column_names.index(name), name,
+                                     pc.fill_null(arrow.column(name), value))
     if missing:
         raise ValueError(f"missing column(s) {missing}")
     arrow = arrow.select(schema.names)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -137,8 +137,7 @@ class JniInterfaceTracer:
                 wanted.append((probe.pc, _Site(0, plan, argument(probe.arguments, plan.value),
                                                argument(probe.arguments, plan.extra))))
         offsets = file_offsets(path, [pc for pc, _ in wanted])
-        sites = [_Site(offsets[pc], site.plan, site.value, site.extra)
-                 for pc, site in wanted if pc in offsets]
+        sites = [replace(site, file_offset=offsets[pc]) for pc, site in wanted if pc in offsets]
         if self._program is not None and sites:
             try:  # one link for every site: cheap to attach and to detach
                 self._links.append(link_uprobes(self._program, path,
@@ -160,7 +159,7 @@ class JniInterfaceTracer:
             before = set(self._bpf.uprobe_fds)
             try:
                 self._bpf.attach_uprobe(name=path.encode(), addr=pc, fn_name=b"jnii_site")
-                sites.append(_Site(offsets[pc], site.plan, site.value, site.extra))
+                sites.append(replace(site, file_offset=offsets[pc]))
             except Exception as error:  # BCC raises bare Exceptions
                 self.report.failed[site.plan.function] = str(error).splitlines()[0][:200]
             self._events.extend(set(self._bpf.uprobe_fds) - before)

@@ -100,10 +100,10 @@ def test_reference_sites_and_critical_regions() -> None:
         "DeleteWeakGlobalRef", jf.ENTRY | jf.REF_DELETE | jf.REF_WEAK, 2)
     assert jf.plan_site("NewWeakGlobalRef__return") == jf.SitePlan(
         "NewWeakGlobalRef", jf.RETURN | jf.REF_NEW | jf.REF_WEAK, 1)
-    assert jf.plan_site("GetPrimitiveArrayCritical__return").flags == (  # type: ignore[union-attr]
-        jf.RETURN | jf.CRIT_BEGIN)
-    assert jf.plan_site("ReleaseStringCritical__entry").flags == (  # type: ignore[union-attr]
-        jf.ENTRY | jf.CRIT_END)
+    assert jf.plan_site("GetPrimitiveArrayCritical__return") == jf.SitePlan(
+        "GetPrimitiveArrayCritical", jf.RETURN | jf.CRIT_BEGIN)
+    assert jf.plan_site("ReleaseStringCritical__entry") == jf.SitePlan(
+        "ReleaseStringCritical", jf.ENTRY | jf.CRIT_END)
     assert jf.plan_site("GetStringUTFChars__entry") == jf.SitePlan("GetStringUTFChars", jf.ENTRY)
     assert jf.plan_site("CallVoidMethod__entry") is None
     assert jf.plan_site("NewGlobalRef") is None

@@ -6,7 +6,9 @@ interleave the modes and medians are printed with the per-call difference. Root 
 
     sudo .venv/bin/python benchmarks/bench_jni_iface.py --rounds 3 [--calls 20000]
 
-To compare two versions of the probes, run it twice with PYTHONPATH pointing at each tree.
+``--baseline-tree DIR`` adds a fourth mode, ``--jni-interface`` recorded by the sparkprof in
+DIR (e.g. ``git archive`` of an older commit), interleaved with the others so both versions
+see the same machine load.
 """
 
 from __future__ import annotations
@@ -42,11 +44,16 @@ def build(work: Path) -> Path:
     return library
 
 
-def run(work: Path, library: Path, flags: list[str] | None, calls: int) -> dict[str, float]:
+def run(work: Path, library: Path, flags: list[str] | None, calls: int,
+        tree: Path | None = None) -> dict[str, float]:
     java = ["java", "-cp", str(work), "RefLeak", "bench", str(library), "2500", str(calls)]
     argv = java if flags is None else [str(BIN / "sparkprof"), "record", "-o",
                                        str(work / "run"), "--force", *flags, "--", *java]
-    done = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=600)
+    env = dict(os.environ)
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree)
+    done = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=600,
+                          env=env)
     timings = {}
     for line in done.stdout.splitlines():
         name, _, ns = line.rpartition("\t")
@@ -59,23 +66,35 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--calls", type=int, default=20_000)
+    parser.add_argument("--baseline-tree", type=Path, default=None,
+                        help="a source tree whose sparkprof records the baseline mode")
     args = parser.parse_args()
-    per_mode: dict[str, dict[str, list[float]]] = {mode: {} for mode in MODES}
+    modes: dict[str, tuple[list[str] | None, Path | None]] = {
+        mode: (flags, None) for mode, flags in MODES.items()}
+    if args.baseline_tree is not None:
+        modes["baseline+jni-interface"] = (MODES["record+jni-interface"],
+                                           args.baseline_tree.resolve())
+    per_mode: dict[str, dict[str, list[float]]] = {mode: {} for mode in modes}
     with tempfile.TemporaryDirectory(prefix="bench-jni-iface-") as tmp:
         work = Path(tmp)
         work.chmod(0o755)
         library = build(work)
         for _ in range(args.rounds):
-            for mode, flags in MODES.items():
-                for name, ns in run(work, library, flags, args.calls).items():
+            for mode, (flags, tree) in modes.items():
+                for name, ns in run(work, library, flags, args.calls, tree).items():
                     per_mode[mode].setdefault(name, []).append(ns)
-    names = list(per_mode["alone"])
-    print(f"{'ns per call (median of rounds)':40s}" + "".join(f"{m:>22s}" for m in MODES)
-          + f"{'interface adds':>16s}")
-    for name in names:
-        medians = [statistics.median(per_mode[mode][name]) for mode in MODES]
-        print(f"{name:40s}" + "".join(f"{m:22.0f}" for m in medians)
-              + f"{medians[2] - medians[1]:16.0f}")
+    baseline = "baseline+jni-interface" in modes
+    print(f"{'ns per call (median of rounds)':38s}" + "".join(f"{m:>24s}" for m in modes)
+          + f"{'interface adds':>16s}" + (f"{'vs baseline':>14s}" if baseline else ""))
+    for name in per_mode["alone"]:
+        medians = [statistics.median(per_mode[mode][name]) for mode in modes]
+        line = (f"{name:38s}" + "".join(f"{m:24.0f}" for m in medians)
+                + f"{medians[2] - medians[1]:16.0f}")
+        if baseline:  # paired: the median of each round's difference
+            pairs = zip(per_mode["record+jni-interface"][name],
+                        per_mode["baseline+jni-interface"][name], strict=True)
+            line += f"{statistics.median([new - old for new, old in pairs]):+14.0f}"
+        print(line)
     return 0
 
 

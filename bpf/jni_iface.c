@@ -8,7 +8,8 @@
  * probe arguments size the copy, and for the release of a critical region the time the region
  * was held (Get*Critical return -> Release*Critical entry on the same thread; nested regions
  * count from the outermost). Global references: each one created is remembered with the user
- * stack that created it until it is deleted; counts per (pid, creating stack, weak). */
+ * stack of its call site (the first stack seen there) until it is deleted; counts per (pid,
+ * creating stack, weak). */
 #define JNII_ENTRY 1
 #define JNII_RETURN 2
 #define JNII_CRIT_BEGIN 4   /* return site of Get*Critical */
@@ -91,6 +92,11 @@ struct jnii_ref_counts {
     u64 created;
     u64 deleted;
 };
+struct jnii_call_site {
+    u64 ret;   /* return address into the native code that called the JNI function */
+    u32 pid;
+    u32 pad;
+};
 
 BPF_HASH(jnii_sites, struct jnii_site_key, struct jnii_site, 16384);
 BPF_HASH(jnii_inflight_map, u32, struct jnii_inflight, MAX_THREADS);
@@ -101,6 +107,9 @@ BPF_HASH(jnii_agg1, struct jnii_key, struct jnii_val, 16384);
 /* live global references -> the stack that created them; cumulative counts per stack */
 BPF_HASH(jnii_refs, struct jnii_ref_key, struct jnii_ref, JNII_MAX_REFS);
 BPF_HASH(jnii_ref_sites, struct jnii_ref_site_key, struct jnii_ref_counts, 16384);
+/* call site -> the user stack first seen creating references there: walking the stack of
+ * every NewGlobalRef costs ~4 us, reading the return address ~0.1 us */
+BPF_HASH(jnii_call_stacks, struct jnii_call_site, s32, 16384);
 #if !defined(WITH_SLOW_STACKS) && !defined(WITH_OFFCPU_STACKS)
 BPF_STACK_TRACE(stacks, STACK_ENTRIES);  /* common.h's, when no other family made it */
 #endif
@@ -140,15 +149,15 @@ static __always_inline void jnii_region_begin(u32 tid, u64 now)
 
 #define JNII_PT_REGS 21  /* u64 slots of the kernel's x86-64 struct pt_regs */
 
-/* Register `reg` (its index in struct pt_regs) at the probe hit. A copy indexed on the stack:
- * the verifier refuses a ctx load at an offset it cannot see as a constant. */
+/* Register `reg` (its index in struct pt_regs) at the probe hit. Read through a helper: the
+ * verifier refuses a ctx load at an offset it cannot see as a constant. */
 static __always_inline u64 jnii_reg(struct pt_regs *ctx, u32 reg)
 {
-    u64 regs[JNII_PT_REGS] = {};
+    u64 value = 0;
     if (reg >= JNII_PT_REGS)
         return 0;
-    bpf_probe_read_kernel(regs, sizeof(regs), ctx);
-    return regs[reg];
+    bpf_probe_read_kernel(&value, sizeof(value), (u64 *)ctx + reg);
+    return value;
 }
 
 /* The value of a USDT argument at its site; 0 with *ok = 0 when it cannot be read. */
@@ -218,6 +227,24 @@ static __always_inline u64 jnii_entry_bytes(struct pt_regs *ctx, struct jnii_sit
     return value > 0 ? (u64)value * site->element_bytes : 0;
 }
 
+/* The stack id standing for the code that called the JNI function: one walk per call site
+ * (libjvm keeps frame pointers, so the caller's return address is at rbp + 8, as the walk
+ * itself finds it); a walk each time when the return address cannot be read. */
+static __always_inline s32 jnii_creating_stack(struct pt_regs *ctx, u32 tgid)
+{
+    struct jnii_call_site call = {.pid = tgid};
+    u64 frame = jnii_reg(ctx, 4);  /* rbp */
+    if (!frame || bpf_probe_read_user(&call.ret, sizeof(call.ret), (void *)(frame + 8)) != 0)
+        return stacks.get_stackid(ctx, BPF_F_USER_STACK);
+    s32 *known = jnii_call_stacks.lookup(&call);
+    if (known)
+        return *known;
+    s32 stack = stacks.get_stackid(ctx, BPF_F_USER_STACK);
+    if (stack >= 0)
+        jnii_call_stacks.update(&call, &stack);
+    return stack;
+}
+
 static __always_inline void jnii_ref_created(struct pt_regs *ctx, struct jnii_site *site,
                                              u32 tgid)
 {
@@ -226,7 +253,7 @@ static __always_inline void jnii_ref_created(struct pt_regs *ctx, struct jnii_si
     if (!ok || !ref)
         return;
     u32 weak = (site->flags & JNII_REF_WEAK) ? 1 : 0;
-    s32 stack = stacks.get_stackid(ctx, BPF_F_USER_STACK);
+    s32 stack = jnii_creating_stack(ctx, tgid);
     struct jnii_ref_key key = {.ref = ref, .pid = tgid};
     struct jnii_ref live = {.stack = stack, .weak = weak};
     if (jnii_refs.update(&key, &live) != 0)

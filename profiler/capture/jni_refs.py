@@ -2,8 +2,9 @@
 references still alive at the end of the run.
 
 bpf/jni_iface.c keeps every global (and weak global) reference created during the run, with
-the user stack id of its ``NewGlobalRef`` call, until ``DeleteGlobalRef`` removes it, and
-counts creations and deletions per (pid, creating stack, weak). The stacks are named at each
+the user stack id standing for its call site (the stack first seen creating references
+there), until ``DeleteGlobalRef`` removes it, and counts creations and deletions per (pid,
+stack, weak). The stacks are named at each
 drain while the JVM is alive; at the end the references left in the map are the live ones.
 Rows go to ``jni_global_ref_sites``.
 """

@@ -156,6 +156,18 @@ class Profile:
         """Calls into JNI native methods per bucket, thread and method."""
         return self.table("jni")
 
+    @property
+    def jni_interface(self) -> pd.DataFrame:
+        """Native code calling JNI interface functions, per bucket, thread and function:
+        calls, time, bytes copied, critical-region hold time (``record --jni-interface``)."""
+        return self.table("jni_interface")
+
+    @property
+    def jni_global_ref_sites(self) -> pd.DataFrame:
+        """The global-reference leak report: per JVM and creating stack, references
+        created, deleted and still live at the end (``record --jni-interface``)."""
+        return self.table("jni_global_ref_sites")
+
     def optional_table(self, name: str) -> pd.DataFrame | None:
         """Like ``table`` but None when the run holds no such table (a newer one, absent)."""
         if name in TABLES:

@@ -3,8 +3,11 @@
 
 The sites are unguarded nops (no semaphore), so plain uprobes at their addresses work without
 a pid; each libjvm file is attached once, and every JVM's site addresses go into the
-``jnii_sites`` map. Rows go to ``jni_interface`` (per bucket, thread, function) and, at the
-end, ``jni_globalrefs`` (global references created and deleted per process: a leak report).
+``jnii_sites`` map with what each site measures (profiler.capture.jni_functions) and where
+its USDT arguments are (profiler.capture.usdt_args). Rows go to ``jni_interface`` (per
+bucket, thread, function, with bytes copied) and, at the end, ``jni_globalrefs`` (global
+references created and deleted per process) and ``jni_global_ref_sites`` (per creating
+stack, with the references still live: profiler.capture.jni_refs).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -24,53 +27,48 @@ from profiler.capture.jni_discovery import (
     runtime_address,
     shared_libraries,
 )
+from profiler.capture.jni_functions import (
+    FUNCTIONS,
+    INDEX,
+    SitePlan,
+    array_length_offset,
+    plan_site,
+)
+from profiler.capture.jni_refs import GlobalRefTracker
 from profiler.capture.jni_tracer import close_links, close_uprobes
 from profiler.capture.mapdrain import batch_lookup_and_delete, merge_rows
+from profiler.capture.procfs import read_cmdline
 from profiler.capture.uprobe_multi import link_uprobes, load_for_multi
+from profiler.capture.usdt_args import NO_ARG, ArgLocation, argument
 from profiler.host.elf import usdt_probes
 from profiler.rundir.writer import RunWriter
 
 PROVIDER = "hotspot_jni"
-_TYPES = ("Boolean", "Byte", "Char", "Short", "Int", "Long", "Float", "Double")
-FUNCTIONS: tuple[str, ...] = (
-    "GetPrimitiveArrayCritical", "ReleasePrimitiveArrayCritical", "GetStringCritical",
-    "ReleaseStringCritical", "GetStringUTFChars", "ReleaseStringUTFChars", "GetStringChars",
-    "ReleaseStringChars", "GetStringRegion", "GetStringUTFRegion", "NewGlobalRef",
-    "DeleteGlobalRef",
-    *(f"Get{t}ArrayElements" for t in _TYPES), *(f"Release{t}ArrayElements" for t in _TYPES),
-    *(f"Get{t}ArrayRegion" for t in _TYPES), *(f"Set{t}ArrayRegion" for t in _TYPES),
-)
-_INDEX = {name: index for index, name in enumerate(FUNCTIONS)}
-ENTRY, RETURN, CRIT_BEGIN, CRIT_END = 1, 2, 4, 8
 JNII_KEY = np.dtype({"names": ["bucket", "pid", "tid", "fn"],
                      "formats": ["<u8", "<u4", "<u4", "<u4"],
                      "offsets": [0, 8, 12, 16], "itemsize": 24})
-JNII_VAL = np.dtype({"names": ["calls", "total_ns", "max_ns", "held_ns", "held_max_ns"],
-                     "formats": ["<u8"] * 5, "offsets": [0, 8, 16, 24, 32], "itemsize": 40})
+JNII_VAL = np.dtype({"names": ["calls", "total_ns", "max_ns", "held_ns", "held_max_ns",
+                               "bytes"],
+                     "formats": ["<u8"] * 6, "offsets": [0, 8, 16, 24, 32, 40],
+                     "itemsize": 48})
+STAT_NAMES = ("jnii_return_without_entry", "jnii_map_full", "jnii_array_length_unread",
+              "jnii_ref_map_full", "jnii_delete_of_unseen_ref", "jnii_ref_site_map_full",
+              "jnii_argument_unread")
 _CAPACITY = 16384
 FileKey = tuple[str, int]
-
-
-def site_flags(probe_name: str) -> tuple[str, int] | None:
-    """``GetPrimitiveArrayCritical__return`` -> (function, RETURN | CRIT_BEGIN); None for
-    a probe this tracer does not use."""
-    function, _, kind = probe_name.partition("__")
-    if function not in _INDEX or kind not in ("entry", "return"):
-        return None
-    flags = ENTRY if kind == "entry" else RETURN
-    critical = function.endswith("Critical")
-    if critical and function.startswith("Get") and flags == RETURN:
-        flags |= CRIT_BEGIN
-    if critical and function.startswith("Release") and flags == ENTRY:
-        flags |= CRIT_END
-    return function, flags
 
 
 @dataclass
 class _Site:
     file_offset: int
-    fn: int
-    flags: int
+    plan: SitePlan
+    value: ArgLocation = NO_ARG
+    extra: ArgLocation = NO_ARG
+
+
+def _arg_leaf(location: ArgLocation) -> tuple[int, int, int, int, int]:
+    return (location.offset, location.kind, location.reg, location.size,
+            int(location.signed))
 
 
 @dataclass
@@ -78,11 +76,13 @@ class JniInterfaceReport:
     libjvms: dict[str, int] = field(default_factory=dict)  # libjvm path -> sites attached
     failed: dict[str, str] = field(default_factory=dict)
     stats: dict[str, int] = field(default_factory=dict)
+    global_refs: dict[str, int] = field(default_factory=dict)  # sites, live
     collector_s: float = 0.0
 
     def as_meta(self) -> dict[str, Any]:
         return {"libjvms": dict(self.libjvms), "failed": dict(self.failed),
-                "stats": dict(self.stats), "collector_s": round(self.collector_s, 3)}
+                "stats": dict(self.stats), "global_refs": dict(self.global_refs),
+                "collector_s": round(self.collector_s, 3)}
 
 
 class JniInterfaceTracer:
@@ -102,6 +102,7 @@ class JniInterfaceTracer:
             self._program = None
         self._active = 0
         self._refs: dict[int, list[int]] = {}  # pid -> [created, deleted]
+        self._ref_sites = GlobalRefTracker(bpf, lib, writer)
         self.report = JniInterfaceReport()
 
     def scan(self) -> None:
@@ -119,21 +120,24 @@ class JniInterfaceTracer:
                 self._sites[key] = self._attach(map_files_path(pid, mappings[0]),
                                                 mappings[0].path)
             table = self._bpf[b"jnii_sites"]
+            length_offset = array_length_offset(read_cmdline(pid) or [])
             for site in self._sites[key]:
                 address = runtime_address(mappings, site.file_offset)
                 if address is not None:
-                    table[table.Key(address, pid)] = table.Leaf(site.fn, site.flags)
+                    table[table.Key(address, pid)] = table.Leaf(
+                        INDEX[site.plan.function], site.plan.flags, _arg_leaf(site.value),
+                        _arg_leaf(site.extra), site.plan.element_bytes, length_offset)
             self._done_pids.add(pid)  # libjvm is mapped once, at start-up
 
     def _attach(self, path: str, library: str) -> list[_Site]:
-        wanted: list[tuple[int, str, int]] = []
+        wanted: list[tuple[int, _Site]] = []
         for probe in usdt_probes(path):
-            site = site_flags(probe.name) if probe.provider == PROVIDER else None
-            if site is not None:
-                wanted.append((probe.pc, *site))
-        offsets = file_offsets(path, [pc for pc, _, _ in wanted])
-        sites = [_Site(offsets[pc], _INDEX[function], flags) for pc, function, flags in wanted
-                 if pc in offsets]
+            plan = plan_site(probe.name) if probe.provider == PROVIDER else None
+            if plan is not None:
+                wanted.append((probe.pc, _Site(0, plan, argument(probe.arguments, plan.value),
+                                               argument(probe.arguments, plan.extra))))
+        offsets = file_offsets(path, [pc for pc, _ in wanted])
+        sites = [replace(site, file_offset=offsets[pc]) for pc, site in wanted if pc in offsets]
         if self._program is not None and sites:
             try:  # one link for every site: cheap to attach and to detach
                 self._links.append(link_uprobes(self._program, path,
@@ -146,18 +150,18 @@ class JniInterfaceTracer:
         self.report.libjvms[library] = len(sites)
         return sites
 
-    def _attach_each(self, path: str, wanted: list[tuple[int, str, int]],
+    def _attach_each(self, path: str, wanted: list[tuple[int, _Site]],
                      offsets: dict[int, int]) -> list[_Site]:
         sites = []
-        for pc, function, flags in wanted:
+        for pc, site in wanted:
             if pc not in offsets:
                 continue
             before = set(self._bpf.uprobe_fds)
             try:
                 self._bpf.attach_uprobe(name=path.encode(), addr=pc, fn_name=b"jnii_site")
-                sites.append(_Site(offsets[pc], _INDEX[function], flags))
+                sites.append(replace(site, file_offset=offsets[pc]))
             except Exception as error:  # BCC raises bare Exceptions
-                self.report.failed[function] = str(error).splitlines()[0][:200]
+                self.report.failed[site.plan.function] = str(error).splitlines()[0][:200]
             self._events.extend(set(self._bpf.uprobe_fds) - before)
         return sites
 
@@ -168,6 +172,7 @@ class JniInterfaceTracer:
         table = self._bpf[b"jnii_copy"]
         table[table.Key(0)] = table.Leaf(quiet)
         self._active = quiet
+        self._ref_sites.name_new_sites()
         self.report.collector_s += time.thread_time() - started
 
     def stop(self) -> JniInterfaceReport:
@@ -177,6 +182,7 @@ class JniInterfaceTracer:
         self._events = []
         links, self._links = self._links, []
         close_links(links)
+        self.report.global_refs = self._ref_sites.stop()
         if self._refs:
             pids = sorted(self._refs)
             created = np.array([self._refs[p][0] for p in pids], dtype=np.int64)
@@ -185,7 +191,7 @@ class JniInterfaceTracer:
                 "pid": np.array(pids, dtype=np.int32), "created": created,
                 "deleted": deleted, "live": created - deleted})
         stats = self._bpf[b"jnii_stats"]
-        for index, name in enumerate(("jnii_return_without_entry", "jnii_map_full")):
+        for index, name in enumerate(STAT_NAMES):
             count = int(stats.sum(stats.Key(index)).value)
             if count:
                 self.report.stats[name] = count
@@ -208,4 +214,5 @@ class JniInterfaceTracer:
             "tid": keys["tid"].astype(np.int32), "function": functions,
             "calls": vals["calls"].astype(np.int64), "total_ns": vals["total_ns"].astype(np.int64),
             "max_ns": vals["max_ns"].astype(np.int64), "held_ns": vals["held_ns"].astype(np.int64),
-            "held_max_ns": vals["held_max_ns"].astype(np.int64)})
+            "held_max_ns": vals["held_max_ns"].astype(np.int64),
+            "bytes": vals["bytes"].astype(np.int64)})

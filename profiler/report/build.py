@@ -22,6 +22,7 @@ from profiler.correlate import (
 )
 from profiler.correlate.breakdown import SPARK_METRICS
 from profiler.report.extras import flamegraph_svgs, latency_histograms
+from profiler.report.jni_interface import jni_interface_use
 from profiler.report.model import (
     Category,
     FindingReport,
@@ -63,6 +64,7 @@ def build_report(profile: Profile, *, top_findings: int = 10, latency: bool = Fa
         jni_methods=jni_methods(profile),
         latency=None,
         notes=list(breakdown.notes),
+        jni_interface=jni_interface_use(profile),
     )
     if latency:
         progress("summing syscall latency histograms")

@@ -19,7 +19,7 @@ from profiler.plots.figures import (
     png_bytes,
     timeline_figure,
 )
-from profiler.report import sections
+from profiler.report import jni_interface, sections
 from profiler.report.model import Report
 from profiler.report.sections import Table
 
@@ -66,6 +66,25 @@ def _flamegraphs(report: Report) -> list[str]:
     return parts
 
 
+def _jni_interface(report: Report) -> list[str]:
+    use = report.jni_interface
+    if use is None:
+        return []
+    parts = ["<h2>JNI interface (native code calling the VM)</h2>"]
+    functions = jni_interface.functions_table(report)
+    if functions is not None and functions.rows:
+        parts += [html_table(functions),
+                  f'<p class="muted">{escape(jni_interface.NOT_SIZED_NOTE)}</p>']
+    else:
+        parts.append("<p>No interface calls.</p>")
+    parts += ["<h3>Global references still live at the end</h3>",
+              f"<p>{escape(jni_interface.live_refs_summary(use))}</p>"]
+    refs = jni_interface.live_refs_table(report)
+    if refs is not None:
+        parts.append(html_table(refs))
+    return parts
+
+
 def render_html(report: Report) -> str:
     h = report.headline
     title = f"sparkprof report: {h.app_name or h.run_dir}"
@@ -103,6 +122,7 @@ def render_html(report: Report) -> str:
     else:
         parts.append('<p class="muted">not captured (record with JNI tracing)</p>'
                      if report.jni_methods is None else "<p>No JNI calls.</p>")
+    parts += _jni_interface(report)
     for stage in sections.detailed_stages(report):
         parts += [f"<h2>{escape(sections.stage_title(stage))}</h2>",
                   f"<p>{escape(sections.stage_facts(stage))}</p>",

@@ -36,6 +36,11 @@ def report_dict(report: Report) -> dict[str, Any]:
         "jni_methods": None if report.jni_methods is None else [
             vars(m) for m in report.jni_methods],
         "latency": None if report.latency is None else [vars(h) for h in report.latency],
+        "jni_interface": None if report.jni_interface is None else {
+            "functions": [vars(f) for f in report.jni_interface.functions],
+            "global_refs_live_at_end": report.jni_interface.live_at_end,
+            "global_refs_created": report.jni_interface.created,
+            "global_ref_sites": [vars(s) for s in report.jni_interface.global_refs]},
     }
 
 

@@ -83,6 +83,38 @@ class JniMethod:
 
 
 @dataclass(frozen=True)
+class JniFunctionUse:
+    """One JNI interface function over the run (``jni_interface``). ``bytes`` is None for
+    a function whose copies the probes cannot size (or that copies nothing)."""
+
+    function: str
+    calls: int
+    total_ms: float
+    bytes: int | None
+    held_ms: float  # critical regions ended by this function (Release*Critical), else 0
+
+
+@dataclass(frozen=True)
+class GlobalRefSite:
+    """Global references one native function created (``jni_global_ref_sites``, all JVMs)."""
+
+    library: str
+    symbol: str
+    kind: str  # global or weak
+    created: int
+    deleted: int
+    live_at_end: int
+
+
+@dataclass(frozen=True)
+class JniInterfaceUse:
+    functions: list[JniFunctionUse]  # by time, largest first
+    global_refs: list[GlobalRefSite]  # creators with references live at the end, most first
+    live_at_end: int  # references created during the run and never deleted
+    created: int
+
+
+@dataclass(frozen=True)
 class LatencyHistogram:
     """A syscall's latency histogram over the run: 32 log2(ns) slots (see docs/format.md)."""
 
@@ -129,6 +161,7 @@ class Report:
     notes: list[str] = field(default_factory=list)
     flamegraphs: dict[str, str] = field(default_factory=dict)
     figure_notes: list[str] = field(default_factory=list)
+    jni_interface: JniInterfaceUse | None = None  # None: not recorded (--jni-interface)
     schema_version: int = SCHEMA_VERSION
 
     def captured(self) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from profiler.report import fmt, sections
+from profiler.report import fmt, jni_interface, sections
 from profiler.report.model import Report
 from profiler.report.sections import Table
 
@@ -31,6 +31,9 @@ def render_text(report: Report) -> str:
     jni = sections.jni_table(report)
     if jni is not None:
         lines += ["", "Top JNI methods"] + (_table(jni) if jni.rows else ["  no calls"])
+    if report.jni_interface is not None:
+        lines += ["", "JNI interface (native code calling the VM)"]
+        lines += jni_interface.text_lines(report, _table)
     latency = sections.latency_table(report)
     if latency is not None and latency.rows:
         lines += ["", "Syscall latency (slowest syscalls by total time)", *_table(latency)]

@@ -18,10 +18,11 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from profiler.errors import InputError
-from profiler.rundir.schema import FORMAT_VERSION, LAST_ROW_WINS, table_schema
+from profiler.rundir.schema import FORMAT_VERSION, LAST_ROW_WINS, LATER_COLUMNS, table_schema
 
 _PART_NAME = re.compile(r"^part-(\d+)\.parquet$")
 _STRING = pd.StringDtype("pyarrow")
@@ -114,6 +115,15 @@ def count_rows(run_dir: Path, table: str) -> int:
 
 def _conform(arrow: pa.Table, schema: pa.Schema) -> pa.Table:
     missing = [name for name in schema.names if name not in arrow.column_names]
+    later = LATER_COLUMNS.get(schema.metadata.get(b"sparkprof.table", b"").decode(), {})
+    for name, value in later.items():  # parts older than the column: its documented value
+        if name in missing:
+            arrow = arrow.append_column(
+                name, pa.array([value] * arrow.num_rows, schema.field(name).type))
+            missing.remove(name)
+        elif arrow.column(name).null_count:  # old and new parts read together
+            arrow = arrow.set_column(arrow.column_names.index(name), name,
+                                     pc.fill_null(arrow.column(name), value))
     if missing:
         raise ValueError(f"missing column(s) {missing}")
     arrow = arrow.select(schema.names)

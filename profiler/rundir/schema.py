@@ -98,11 +98,16 @@ TABLES: dict[str, pa.Schema] = {
         "jni_interface",
         ("bucket_ns", _I64), ("pid", _I32), ("tid", _I32), ("function", _STR),
         ("calls", _I64), ("total_ns", _I64), ("max_ns", _I64), ("held_ns", _I64),
-        ("held_max_ns", _I64),
+        ("held_max_ns", _I64), ("bytes", _I64),
     ),
     "jni_globalrefs": _schema(
         "jni_globalrefs",
         ("pid", _I32), ("created", _I64), ("deleted", _I64), ("live", _I64),
+    ),
+    "jni_global_ref_sites": _schema(
+        "jni_global_ref_sites",
+        ("pid", _I32), ("kind", _STR), ("caller_library", _STR), ("caller_symbol", _STR),
+        ("user_stack", _STACK), ("created", _I64), ("deleted", _I64), ("live_at_end", _I64),
     ),
 }
 
@@ -110,6 +115,10 @@ TABLES: dict[str, pa.Schema] = {
 # dense 32-bucket ``hist`` and stores it sparse (see profiler.rundir.histogram).
 DERIVED_COLUMNS: dict[str, tuple[str, ...]] = {"syscalls": ("hist_first_bucket",),
                                                "jni": ("hist_first_bucket",)}
+
+# Columns added to a table after it first shipped, with the value they read as in parts
+# written before them (an additive change keeps FORMAT_VERSION; old runs still load).
+LATER_COLUMNS: dict[str, dict[str, int]] = {"jni_interface": {"bytes": 0}}
 
 # Tables whose rows are updated over time: on load the last row per key wins.
 LAST_ROW_WINS: dict[str, str] = {"processes": "pid", "threads": "tid"}

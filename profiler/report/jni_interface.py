@@ -1,0 +1,115 @@
+"""The report's JNI-interface part (``record --jni-interface``): which interface functions
+native code called, how much they copied, and the global references it left live."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from profiler.capture.jni_functions import SIZED
+from profiler.report import fmt
+from profiler.report.model import GlobalRefSite, JniFunctionUse, JniInterfaceUse, Report
+from profiler.report.sections import Table
+
+if TYPE_CHECKING:
+    from profiler.profile import Profile
+
+TOP_FUNCTIONS = 15
+TOP_REF_SITES = 10
+NOT_SIZED_NOTE = ("bytes: '-' where the probes give no length (GetStringUTFChars, "
+                  "GetStringChars and NewStringUTF copy, but are not sized)")
+
+
+def jni_interface_use(profile: Profile) -> JniInterfaceUse | None:
+    """None when the run did not trace the JNI interface."""
+    if not (profile.meta.get("options") or {}).get("jni_interface"):
+        return None
+    calls = profile.optional_table("jni_interface")
+    sites = profile.optional_table("jni_global_ref_sites")
+    return JniInterfaceUse(
+        functions=function_uses(calls if calls is not None else pd.DataFrame()),
+        global_refs=live_ref_sites(sites if sites is not None else pd.DataFrame()),
+        live_at_end=_sum(sites, "live_at_end"), created=_sum(sites, "created"))
+
+
+def _sum(frame: pd.DataFrame | None, column: str) -> int:
+    return 0 if frame is None or column not in frame else int(frame[column].sum())
+
+
+def function_uses(calls: pd.DataFrame) -> list[JniFunctionUse]:
+    if calls.empty:
+        return []
+    columns = [c for c in ("calls", "total_ns", "held_ns", "bytes") if c in calls]
+    per = calls.groupby("function")[columns].sum().sort_values("total_ns", ascending=False)
+    return [JniFunctionUse(str(name), int(row["calls"]), float(row["total_ns"]) / 1e6,
+                           int(row.get("bytes", 0)) if name in SIZED else None,
+                           float(row["held_ns"]) / 1e6)
+            for name, row in per.head(TOP_FUNCTIONS).iterrows()]
+
+
+def live_ref_sites(sites: pd.DataFrame) -> list[GlobalRefSite]:
+    """Creating functions (all stacks and JVMs summed) with references live at the end."""
+    if sites.empty:
+        return []
+    per = (sites.groupby(["caller_library", "caller_symbol", "kind"])
+           [["created", "deleted", "live_at_end"]].sum().reset_index())
+    per = per[per["live_at_end"] > 0].sort_values("live_at_end", ascending=False)
+    return [GlobalRefSite(str(r["caller_library"]), str(r["caller_symbol"]), str(r["kind"]),
+                          int(r["created"]), int(r["deleted"]), int(r["live_at_end"]))
+            for r in per.head(TOP_REF_SITES).to_dict("records")]
+
+
+def functions_table(report: Report) -> Table | None:
+    use = report.jni_interface
+    if use is None:
+        return None
+    rows = [[f.function, f"{f.calls:,}", fmt.ms(f.total_ms),
+             "-" if f.bytes is None else byte_size(f.bytes),
+             fmt.ms(f.held_ms) if f.held_ms else ""] for f in use.functions]
+    return Table(["function", "calls", "time", "bytes copied", "critical held"], rows,
+                 [False, True, True, True, True])
+
+
+def byte_size(count: int) -> str:
+    """1536 -> ``1.5 KiB``; below 1 KiB exact bytes."""
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{count:,} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"  # unreachable: the loop returns at GiB
+
+
+def live_refs_summary(use: JniInterfaceUse) -> str:
+    return (f"{use.live_at_end:,} of the {use.created:,} global and weak global references "
+            f"created during the run were never deleted")
+
+
+def live_refs_table(report: Report) -> Table | None:
+    use = report.jni_interface
+    if use is None or not use.global_refs:
+        return None
+    rows = [[s.library, s.symbol, s.kind, f"{s.created:,}", f"{s.deleted:,}",
+             f"{s.live_at_end:,}"] for s in use.global_refs]
+    return Table(["library", "created by", "kind", "created", "deleted", "live at end"],
+                 rows, [False, False, False, True, True, True])
+
+
+def text_lines(report: Report, render: Callable[[Table], list[str]]) -> list[str]:
+    """The section as lines, tables drawn by ``render`` (text or Markdown)."""
+    use = report.jni_interface
+    if use is None:
+        return []
+    functions = functions_table(report)
+    lines: list[str] = []
+    if functions is not None and functions.rows:
+        lines += [*render(functions), "", NOT_SIZED_NOTE]
+    else:
+        lines.append("no interface calls")
+    lines += ["", f"Global references still live at the end: {live_refs_summary(use)}"]
+    refs = live_refs_table(report)
+    if refs is not None:
+        lines += ["", *render(refs)]
+    return lines

@@ -46,14 +46,14 @@ def test_an_epoll_fd_on_a_python_worker_waits_on_that_peer() -> None:
     try:
         for fd in (read_end, wakeup):
             poller.register(fd, select.EPOLLIN)
+        # Seen first at a scan (created before tracking): registrations from fdinfo.
         resolver = FdResolver(roles.get, lambda: list(roles), set)
-        target = resolver.resolve_now(os.getpid(), poller.fileno())
-        assert target is not None
+        target = resolver.target(os.getpid(), poller.fileno(), 0, bucket_ns=10**9)
         assert (target.kind, target.peer_class) == ("epoll", "python-worker")
         poller.register(client.fileno(), select.EPOLLIN)  # a peer of class unknown
-        mixed = FdResolver(roles.get, lambda: list(roles), set).resolve_now(
-            os.getpid(), poller.fileno())
-        assert mixed is not None and (mixed.kind, mixed.peer_class) == ("epoll", "unknown")
+        mixed = FdResolver(roles.get, lambda: list(roles), set).target(
+            os.getpid(), poller.fileno(), 0, bucket_ns=10**9)
+        assert (mixed.kind, mixed.peer_class) == ("epoll", "unknown")
     finally:
         child.kill()
         child.wait()

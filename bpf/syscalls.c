@@ -1,8 +1,9 @@
 /* Syscalls of tracked processes (raw_syscalls sys_enter/sys_exit: one attach point, the
  * cheapest on this kernel). Aggregated in the kernel per (bucket, thread, syscall) and per
  * (bucket, thread, fd, direction) for data-moving calls; connect/accept/close/open/dup,
- * epoll_create and epoll_ctl ADD/DEL, and calls slower than SLOW_NS are streamed. `sys_flags[nr]` (filled from user space) decides what a
- * syscall number means, so uninteresting numbers leave after one array load. */
+ * epoll_create and epoll_ctl ADD/DEL, and calls slower than SLOW_NS are streamed.
+ * `sys_flags[nr]` (filled from user space) decides what a syscall number means, so
+ * uninteresting numbers leave after one array load. */
 #ifndef SLOW_NS
 #define SLOW_NS 1000000ULL
 #endif
@@ -33,8 +34,7 @@ BPF_ARRAY(sys_flags, u32, 512);
 struct inflight_t {
     u64 ts;
     u64 arg0;
-    u64 arg1;
-    u64 arg2;   /* read for epoll_ctl only */
+    u64 arg1;   /* epoll_ctl: op | registered fd << 32 (no third field for one syscall) */
     u32 nr;
     u32 flags;
 };
@@ -125,7 +125,9 @@ RAW_TRACEPOINT_PROBE(sys_enter)
             if (!(call.flags & FL_FAMILY_MASK))
                 return 0;
         } else {
-            bpf_probe_read_kernel(&call.arg2, sizeof(call.arg2), &regs->dx);
+            u64 fd = 0;
+            bpf_probe_read_kernel(&fd, sizeof(fd), &regs->dx);
+            call.arg1 = (u32)call.arg1 | ((u64)(u32)fd << 32);
         }
     }
     u32 tid = (u32)pid_tgid;
@@ -265,9 +267,9 @@ static __always_inline void stream_fd_event(struct bpf_raw_tracepoint_args *ctx,
         if (ret < 0)
             return;
         ev->type = EPOLL_CTL_EV;
-        ev->fd = (s32)call->arg2;
-        ev->oldstate = (s32)call->arg0;   /* the epoll fd */
-        ev->newstate = (s32)call->arg1;   /* EPOLL_CTL_ADD / EPOLL_CTL_DEL */
+        ev->fd = (s32)(call->arg1 >> 32);
+        ev->oldstate = (s32)call->arg0;        /* the epoll fd */
+        ev->newstate = (s32)(u32)call->arg1;   /* EPOLL_CTL_ADD / EPOLL_CTL_DEL */
     } else if (flags & FL_EPOLL_NEW) {
         if (ret < 0)
             return;

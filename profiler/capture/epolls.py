@@ -33,39 +33,51 @@ class Registration:
 
 @dataclass(eq=False)
 class EpollInstance:
-    """One epoll instance: shared by every fd naming it (dups, forked children)."""
+    """One epoll instance: shared by every fd naming it (dups, forked children).
+
+    One registration per registered file, from its first ADD to its last DEL (or close):
+    a selector that toggles a channel's interest between none and some DELs and re-ADDs
+    the same file over and over, and should neither grow without bound nor overflow."""
 
     seeded: bool = False
     registrations: list[Registration] = field(default_factory=list)
     overflowed: bool = False
+    _by_file: dict[tuple[int, int, int], Registration] = field(default_factory=dict,
+                                                                repr=False)
+    _live: dict[tuple[int, int], Registration] = field(default_factory=dict, repr=False)
 
     def live(self, pid: int, fd: int) -> Registration | None:
-        for reg in reversed(self.registrations):
-            if reg.pid == pid and reg.fd == fd and reg.until_ns is None:
-                return reg
-        return None
+        return self._live.get((pid, fd))
 
     def control(self, op: int, pid: int, fd: int, generation: int, ts: int) -> bool:
         """Apply one successful epoll_ctl; True when (pid, fd) is registered afterwards."""
-        current = self.live(pid, fd)
+        current = self._live.get((pid, fd))
         if op == EPOLL_CTL_DEL:
-            if current is not None:
-                current.until_ns = ts
+            self._end(pid, fd, ts)
             return False
         if current is not None and current.generation == generation:
             return True  # MOD, or an ADD whose DEL we did not see: the same registration
         if current is not None:
-            current.until_ns = ts  # the number names another file now
-        if len(self.registrations) >= MAX_REGISTRATIONS:
+            self._end(pid, fd, ts)  # the number names another file now
+        again = self._by_file.get((pid, fd, generation))
+        if again is not None:
+            again.until_ns = None
+        elif len(self._by_file) >= MAX_REGISTRATIONS:
             self.overflowed = True
             return False
-        self.registrations.append(Registration(pid, fd, generation, ts))
+        else:
+            again = self._by_file[(pid, fd, generation)] = Registration(pid, fd, generation, ts)
+            self.registrations.append(again)
+        self._live[(pid, fd)] = again
         return True
 
     def fd_closed(self, pid: int, fd: int, ts: int) -> None:
         """The last reference to a registered file is gone: the kernel drops the
         registration."""
-        current = self.live(pid, fd)
+        self._end(pid, fd, ts)
+
+    def _end(self, pid: int, fd: int, ts: int) -> None:
+        current = self._live.pop((pid, fd), None)
         if current is not None:
             current.until_ns = ts
 
@@ -75,5 +87,10 @@ class EpollInstance:
 
     def forget_before(self, before_ns: int) -> None:
         """Drop registrations that ended before ``before_ns`` (no rows about them to come)."""
-        self.registrations = [reg for reg in self.registrations
-                              if reg.until_ns is None or reg.until_ns >= before_ns]
+        gone = [reg for reg in self.registrations
+                if reg.until_ns is not None and reg.until_ns < before_ns]
+        for reg in gone:
+            del self._by_file[(reg.pid, reg.fd, reg.generation)]
+        if gone:
+            self.registrations = [reg for reg in self.registrations
+                                  if reg.until_ns is None or reg.until_ns >= before_ns]

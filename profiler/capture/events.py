@@ -100,9 +100,15 @@ class ConnectionTracker:
     def on_events(self, events: np.ndarray[Any, Any]) -> None:
         # Per-CPU buffers: an epoll_ctl can come before the epoll_create of another CPU.
         events = events[np.argsort(events["ts"], kind="stable")]
-        for ev in events:
-            kind = int(ev["type"])
-            pid, tid, fd, ts = int(ev["pid"]), int(ev["tid"]), int(ev["fd"]), int(ev["ts"])
+        # Whole columns to Python ints at once: a numpy record's field access costs ~0.5 us.
+        columns = zip(events["type"].tolist(), events["pid"].tolist(), events["tid"].tolist(),
+                      events["fd"].tolist(), events["ts"].tolist(),
+                      events["oldstate"].tolist(), events["newstate"].tolist(), strict=True)
+        for index, (kind, pid, tid, fd, ts, old, new) in enumerate(columns):
+            if kind == EPOLL_CTL:
+                self._fds.epoll_control(pid, old, new, fd, ts)
+                continue
+            ev = events[index]
             if kind == FILE_OPEN:
                 self._fds.opened(pid, fd, ts, FdTarget(kind="file",
                                                        path=_absolute(pid, cstr(ev["path"]))))
@@ -116,11 +122,9 @@ class ConnectionTracker:
             elif kind in (SOCK_STATE, SOCK_RETRANSMIT):
                 self._on_tcp(ev, kind, pid, tid, ts)
             elif kind == FD_DUP:
-                self._on_dup(pid, fd, int(ev["oldstate"]), bool(ev["newstate"]), ts)
+                self._on_dup(pid, fd, old, bool(new), ts)
             elif kind == EPOLL_NEW:
                 self._fds.epoll_created(pid, fd, ts)
-            elif kind == EPOLL_CTL:
-                self._fds.epoll_control(pid, int(ev["oldstate"]), int(ev["newstate"]), fd, ts)
 
     def _on_dup(self, pid: int, fd: int, source: int, replaced: bool, ts: int) -> None:
         """The new fd names what the source fd names now (dup2/dup3 first close the old)."""

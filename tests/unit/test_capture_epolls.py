@@ -121,13 +121,28 @@ def test_mixed_or_crowded_instances_wait_on_no_single_peer() -> None:
     assert crowded.overflowed and len(crowded.registrations) == MAX_REGISTRATIONS
 
 
-def test_old_registrations_are_pruned_and_exits_forgotten() -> None:
+def test_toggling_one_channel_keeps_one_registration() -> None:
+    """A JDK selector DELs a channel whose interest drops to none and ADDs it back."""
     fds = _resolver()
     fds.opened(JVM, 30, 0, _worker_socket())
     fds.epoll_created(JVM, 40, 0)
+    for i in range(10 * MAX_REGISTRATIONS):
+        fds.epoll_control(JVM, 40, EPOLL_CTL_ADD if i % 2 == 0 else EPOLL_CTL_DEL, 30,
+                          (i + 1) * MS)
+    view = fds.target(JVM, 40, 0, bucket_ns=0)
+    assert view.epoll is not None and not view.epoll.overflowed
+    assert len(view.epoll.registrations) == 1
+    assert view.peer_class == "python-worker"
+
+
+def test_old_registrations_are_pruned_and_exits_forgotten() -> None:
+    fds = _resolver()
+    fds.opened(JVM, 30, 0, _worker_socket())
+    fds.opened(JVM, 31, 0, _worker_socket(7000))
+    fds.epoll_created(JVM, 40, 0)
     fds.epoll_control(JVM, 40, EPOLL_CTL_ADD, 30, MS)
     fds.epoll_control(JVM, 40, EPOLL_CTL_DEL, 30, 2 * MS)
-    fds.epoll_control(JVM, 40, EPOLL_CTL_ADD, 30, 3 * MS)
+    fds.epoll_control(JVM, 40, EPOLL_CTL_ADD, 31, 3 * MS)
     view = fds.target(JVM, 40, 0)
     assert view.epoll is not None and len(view.epoll.registrations) == 2
     fds.prune(before_ns=2 * BUCKET)

@@ -158,3 +158,23 @@ def _events(*rows: tuple[int, int, int, int, int, int]) -> np.ndarray:
         ev["type"], ev["pid"], ev["tid"], ev["fd"] = kind, pid, pid, fd
         ev["oldstate"], ev["newstate"], ev["ts"] = old, new, ts
     return events
+
+
+def test_flags_and_event_numbers_match_the_bpf_side() -> None:
+    import re
+
+    from profiler.bpf_sources import read_bpf_source
+    from profiler.capture.syscall_table import FL_EPOLL_CTL, FL_EPOLL_NEW, syscall_flags
+
+    net_io = frozenset({"net", "io"})
+    assert syscall_flags("epoll_ctl", net_io, True) == FL_EPOLL_CTL
+    assert syscall_flags("epoll_create1", net_io, True) == FL_EPOLL_NEW
+    assert syscall_flags("epoll_create", net_io, True) == FL_EPOLL_NEW
+    assert syscall_flags("epoll_ctl", frozenset({"io"}), True) == 0  # no waits counted
+    header = read_bpf_source("common.h")
+    syscalls_c = read_bpf_source("syscalls.c")
+    assert re.search(rf"EPOLL_CTL_EV = {records.EPOLL_CTL}\b", header)
+    assert re.search(rf"EPOLL_NEW = {records.EPOLL_NEW}\b", header)
+    assert re.search(rf"#define FL_EPOLL_CTL {FL_EPOLL_CTL}\b", syscalls_c)
+    assert re.search(rf"#define FL_EPOLL_NEW {FL_EPOLL_NEW}\b", syscalls_c)
+    assert re.search(rf"#define EPOLL_CTL_MOD_ {EPOLL_CTL_MOD}\b", syscalls_c)

@@ -112,6 +112,8 @@ enum sock_event_type {
     SOCK_CONNECT = 1, SOCK_ACCEPT = 2, SOCK_CLOSE = 3, FILE_OPEN = 4,
     SOCK_STATE = 5, SOCK_RETRANSMIT = 6,
     FD_DUP = 7,   /* fd: the new fd, oldstate: the source fd, newstate: 1 when it replaced one */
+    EPOLL_CTL_EV = 8,   /* fd: the registered fd, oldstate: the epoll fd, newstate: the op */
+    EPOLL_NEW = 9,      /* fd: a new epoll fd (epoll_create/epoll_create1) */
 };
 
 struct sock_event {

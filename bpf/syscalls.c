@@ -1,8 +1,9 @@
 /* Syscalls of tracked processes (raw_syscalls sys_enter/sys_exit: one attach point, the
  * cheapest on this kernel). Aggregated in the kernel per (bucket, thread, syscall) and per
- * (bucket, thread, fd, direction) for data-moving calls; connect/accept/close/open and calls
- * slower than SLOW_NS are streamed. `sys_flags[nr]` (filled from user space) decides what a
- * syscall number means, so uninteresting numbers leave after one array load. */
+ * (bucket, thread, fd, direction) for data-moving calls; connect/accept/close/open/dup,
+ * epoll_create and epoll_ctl ADD/DEL, and calls slower than SLOW_NS are streamed.
+ * `sys_flags[nr]` (filled from user space) decides what a syscall number means, so
+ * uninteresting numbers leave after one array load. */
 #ifndef SLOW_NS
 #define SLOW_NS 1000000ULL
 #endif
@@ -20,6 +21,9 @@
 #define FL_FCNTL 2048      /* fcntl: a dup only with F_DUPFD / F_DUPFD_CLOEXEC */
 #define FL_DUP_ONTO 4096   /* dup2/dup3: the new fd is arg1 and whatever it held is closed */
 #define FL_FD_WAIT 8192    /* epoll_wait & co: time per epoll fd (arg0), no bytes */
+#define FL_EPOLL_CTL 16384 /* epoll_ctl(epfd, op, fd): registrations of an epoll fd */
+#define FL_EPOLL_NEW 32768 /* epoll_create/epoll_create1: the result is an epoll fd */
+#define EPOLL_CTL_MOD_ 3
 #define F_DUPFD_ 0
 #define F_DUPFD_CLOEXEC_ 1030
 
@@ -30,7 +34,7 @@ BPF_ARRAY(sys_flags, u32, 512);
 struct inflight_t {
     u64 ts;
     u64 arg0;
-    u64 arg1;
+    u64 arg1;   /* epoll_ctl: op | registered fd << 32 (no third field for one syscall) */
     u32 nr;
     u32 flags;
 };
@@ -111,6 +115,20 @@ RAW_TRACEPOINT_PROBE(sys_enter)
             call.flags |= FL_DUP;
         else if (!(call.flags & FL_FAMILY_MASK))
             return 0;
+    }
+    if (call.flags & FL_EPOLL_CTL) {
+        /* MOD changes the events of a registration, not which fds are registered: not
+         * streamed (a selector toggles OP_WRITE interest with it), so not kept either
+         * when the "other" family does not count the call. */
+        if (call.arg1 == EPOLL_CTL_MOD_) {
+            call.flags &= ~FL_EPOLL_CTL;
+            if (!(call.flags & FL_FAMILY_MASK))
+                return 0;
+        } else {
+            u64 fd = 0;
+            bpf_probe_read_kernel(&fd, sizeof(fd), &regs->dx);
+            call.arg1 = (u32)call.arg1 | ((u64)(u32)fd << 32);
+        }
     }
     u32 tid = (u32)pid_tgid;
     call.ts = bpf_ktime_get_ns();
@@ -245,6 +263,18 @@ static __always_inline void stream_fd_event(struct bpf_raw_tracepoint_args *ctx,
             else
                 stat_add(STAT_AGG_FULL);
         }
+    } else if (flags & FL_EPOLL_CTL) {
+        if (ret < 0)
+            return;
+        ev->type = EPOLL_CTL_EV;
+        ev->fd = (s32)(call->arg1 >> 32);
+        ev->oldstate = (s32)call->arg0;        /* the epoll fd */
+        ev->newstate = (s32)(u32)call->arg1;   /* EPOLL_CTL_ADD / EPOLL_CTL_DEL */
+    } else if (flags & FL_EPOLL_NEW) {
+        if (ret < 0)
+            return;
+        ev->type = EPOLL_NEW;
+        ev->fd = (s32)ret;
     } else {
         if (ret < 0)
             return;
@@ -279,7 +309,8 @@ RAW_TRACEPOINT_PROBE(sys_exit)
         count_call(copy, &key, dur, ret, flags);
     if (flags & (FL_FD_READ | FL_FD_WRITE | FL_FD_WAIT))
         count_fd_io(copy, &key, (s32)call->arg0, dur, ret, flags);
-    if (flags & (FL_CONNECT | FL_ACCEPT | FL_CLOSE | FL_OPEN | FL_OPENAT | FL_DUP))
+    if (flags & (FL_CONNECT | FL_ACCEPT | FL_CLOSE | FL_OPEN | FL_OPENAT | FL_DUP
+                 | FL_EPOLL_CTL | FL_EPOLL_NEW))
         stream_fd_event(ctx, call, pid_tgid, ret, now);
 #ifdef WITH_SLOW
     if (dur >= SLOW_NS && (flags & FL_FAMILY_MASK)) {

@@ -13,6 +13,8 @@ import pyarrow as pa
 from profiler.capture.fds import FdResolver, FdTarget
 from profiler.capture.procfs import TCP_STATES, addr_from_bytes
 from profiler.capture.records import (
+    EPOLL_CTL,
+    EPOLL_NEW,
     FD_DUP,
     FILE_OPEN,
     OFFCPU_STATES,
@@ -96,9 +98,17 @@ class ConnectionTracker:
         self._rows: list[tuple[int, int, int, str, str, FdTarget]] = []
 
     def on_events(self, events: np.ndarray[Any, Any]) -> None:
-        for ev in events:
-            kind = int(ev["type"])
-            pid, tid, fd, ts = int(ev["pid"]), int(ev["tid"]), int(ev["fd"]), int(ev["ts"])
+        # Per-CPU buffers: an epoll_ctl can come before the epoll_create of another CPU.
+        events = events[np.argsort(events["ts"], kind="stable")]
+        # Whole columns to Python ints at once: a numpy record's field access costs ~0.5 us.
+        columns = zip(events["type"].tolist(), events["pid"].tolist(), events["tid"].tolist(),
+                      events["fd"].tolist(), events["ts"].tolist(),
+                      events["oldstate"].tolist(), events["newstate"].tolist(), strict=True)
+        for index, (kind, pid, tid, fd, ts, old, new) in enumerate(columns):
+            if kind == EPOLL_CTL:
+                self._fds.epoll_control(pid, old, new, fd, ts)
+                continue
+            ev = events[index]
             if kind == FILE_OPEN:
                 self._fds.opened(pid, fd, ts, FdTarget(kind="file",
                                                        path=_absolute(pid, cstr(ev["path"]))))
@@ -112,7 +122,9 @@ class ConnectionTracker:
             elif kind in (SOCK_STATE, SOCK_RETRANSMIT):
                 self._on_tcp(ev, kind, pid, tid, ts)
             elif kind == FD_DUP:
-                self._on_dup(pid, fd, int(ev["oldstate"]), bool(ev["newstate"]), ts)
+                self._on_dup(pid, fd, old, bool(new), ts)
+            elif kind == EPOLL_NEW:
+                self._fds.epoll_created(pid, fd, ts)
 
     def _on_dup(self, pid: int, fd: int, source: int, replaced: bool, ts: int) -> None:
         """The new fd names what the source fd names now (dup2/dup3 first close the old)."""
@@ -124,6 +136,9 @@ class ConnectionTracker:
 
     def _on_connection(self, ev: Any, kind: int, pid: int, tid: int, fd: int, ts: int) -> None:
         target = self._fds.resolve_now(pid, fd)
+        if target is not None and target.path == "unix":
+            self._fds.opened(pid, fd, ts, target)  # no TCP story to tell: no row
+            return
         if target is None or target.kind != "socket" or not target.remote_port:
             family = int(ev["family"])
             if family not in (2, 10):

@@ -5,18 +5,20 @@ The BPF side cannot cheaply tell a socket from a file, so fds are resolved here:
 events (path), connect/accept events (then /proc/PID/fd while the fd is alive) and, for fds
 seen only in aggregates, /proc at drain time. Each fd keeps a history of (since, until,
 target) intervals so a number reused after close() is attributed to the right target.
+Epoll fds carry their registrations (epoll_create/epoll_ctl events, profiler.capture.epolls)
+so a wait is attributed to the peer of the sockets registered while it happened.
 """
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from profiler.capture import procfs
-from profiler.capture.peers import classify_peer
-from profiler.capture.sockets import FdBorrower, scan_sockets
+from profiler.capture.epolls import EPOLL_CTL_ADD, EpollInstance
+from profiler.capture.peers import classify_peer, classify_unix_peer
+from profiler.capture.socket_directory import SocketDirectory
+from profiler.capture.unix_peers import UnixPeers
 
 
 @dataclass
@@ -29,6 +31,7 @@ class FdTarget:
     remote_port: int = 0
     peer_class: str = "unknown"
     inode: int | None = None
+    epoll: EpollInstance | None = None  # kind epoll: its registrations
 
 
 @dataclass
@@ -41,78 +44,14 @@ class _Generation:
 # An fd gone before it could be identified (a pipe or dup of a short-lived process, most
 # often): left to the syscalls table and counted, not guessed at.
 UNRESOLVED = FdTarget(kind="unresolved")
+_UNKNOWN_BUCKET = (0, 1 << 62)  # a lookup without a time: the fd's whole life
 _BRIDGE_ROLES = frozenset({"driver-jvm", "executor-jvm", "python-driver", "pyspark-daemon",
                            "python-worker"})
-LISTEN = 10
 EPOLL_LINK = "anon_inode:[eventpoll]"
 # Peers whose epoll waits count as network time: a task thread waits on its Python worker
 # through a selector. Netty's idle event loops (shuffle, driver RPC) wait on epoll too, and
 # that is not time spent on a peer.
 WAIT_PEERS = frozenset({"python-worker", "py4j"})
-
-
-@dataclass
-class SocketDirectory:
-    """The TCP sockets the tracked processes hold and which pid owns each inode, refreshed
-    at most every ``max_age_s`` (a forced refresh for a new socket: every ``min_age_s``)."""
-
-    max_age_s: float = 0.5
-    min_age_s: float = 0.02
-    by_inode: dict[int, procfs.TcpSocket] = field(default_factory=dict)
-    by_tuple: dict[tuple[str, int, str, int], procfs.TcpSocket] = field(default_factory=dict)
-    by_local: dict[tuple[str, int], procfs.TcpSocket] = field(default_factory=dict)
-    owner_of_inode: dict[int, int] = field(default_factory=dict)
-    local_addrs: set[str] = field(default_factory=lambda: {"127.0.0.1", "::1"})
-    borrower: FdBorrower = field(default_factory=FdBorrower)
-    _taken_at: float = -1.0
-
-    def refresh(self, pids: list[int], force: bool = False) -> None:
-        now = time.monotonic()
-        if now - self._taken_at < (self.min_age_s if force else self.max_age_s):
-            return
-        first = self._taken_at < 0
-        self._taken_at = now
-        if self.borrower.available:
-            self.by_inode, self.owner_of_inode = scan_sockets(pids, self.borrower,
-                                                              self.by_inode)
-        if first or not self.borrower.available:
-            # /proc/net/tcp is slow (it walks every socket of the host): read once for the
-            # host's own addresses, and always only where fds cannot be borrowed.
-            sockets = procfs.read_tcp_sockets(pids[0] if pids else os.getpid())
-            self.local_addrs |= {s.local_addr for s in sockets}
-            if not self.borrower.available:
-                self.by_inode = {s.inode: s for s in sockets if s.inode}
-                self.owner_of_inode = {}
-                for pid in pids:
-                    for link in procfs.read_fd_links(pid).values():
-                        inode = procfs.socket_inode(link)
-                        if inode is not None:
-                            self.owner_of_inode[inode] = pid
-        self.by_tuple = {(s.local_addr, s.local_port, s.remote_addr, s.remote_port): s
-                         for s in self.by_inode.values()}
-        self.by_local = {(s.local_addr, s.local_port): s for s in self.by_inode.values()
-                         if s.state != LISTEN}
-        self.local_addrs |= {s.local_addr for s in self.by_inode.values()
-                             if s.local_addr not in ("0.0.0.0", "::")}
-
-    def listener_owner(self, addr: str, port: int) -> int | None:
-        for sock in self.by_inode.values():
-            if (sock.state == LISTEN and sock.local_port == port
-                    and sock.local_addr in (addr, "0.0.0.0", "::")):
-                return self.owner_of_inode.get(sock.inode)
-        return None
-
-    def peer_owner(self, laddr: str, lport: int, raddr: str, rport: int) -> int | None:
-        """The tracked pid at the other end of a local connection: the owner of the peer
-        socket, or of the listener when the peer is not accepted yet."""
-        peer = self.by_tuple.get((raddr, rport, laddr, lport))
-        if peer is None and not lport:  # our own end unknown: the peer's end is enough
-            peer = self.by_local.get((raddr, rport))
-        owner = self.owner_of_inode.get(peer.inode) if peer is not None else None
-        return owner if owner is not None else self.listener_owner(raddr, rport)
-
-    def is_local(self, addr: str) -> bool:
-        return addr in self.local_addrs or addr.startswith("127.")
 
 
 class FdResolver:
@@ -123,8 +62,10 @@ class FdResolver:
     another file within one time bucket still maps to the right target."""
 
     def __init__(self, role_of: Callable[[int], str | None], live_pids: Callable[[], list[int]],
-                 driver_rpc_ports: Callable[[], set[int]]) -> None:
+                 driver_rpc_ports: Callable[[], set[int]], bucket_ns: int = 100_000_000,
+                 ) -> None:
         self._role_of = role_of
+        self._bucket_ns = bucket_ns
         self._live_pids = live_pids
         self._driver_rpc_ports = driver_rpc_ports
         self._targets: dict[tuple[int, int], dict[int, _Generation]] = {}
@@ -132,6 +73,10 @@ class FdResolver:
         self._closes: dict[tuple[int, int], int] = {}
         self.unresolved = 0  # (bucket, thread, fd) rows whose fd could not be identified
         self.sockets = SocketDirectory()
+        self.unix = UnixPeers()
+        # (pid, fd) -> the epoll instances it is registered in (their registration ends at
+        # the close of the file).
+        self._registered_in: dict[tuple[int, int], list[EpollInstance]] = {}
 
     # -- events ----------------------------------------------------------------------------
     def generation(self, pid: int, fd: int) -> int:
@@ -154,6 +99,39 @@ class FdResolver:
         if current is not None:
             current.until_ns = ts
         self._closes[key] = self.generation(pid, fd) + 1
+        instances = self._registered_in.pop(key, None)
+        if instances and not (current is not None and self._still_open(pid, current.target)):
+            for instance in instances:
+                instance.fd_closed(pid, fd, ts)
+
+    def _still_open(self, pid: int, target: FdTarget) -> bool:
+        """Another fd of ``pid`` names the same open file (a dup): closing one of them
+        leaves its epoll registrations in place."""
+        for fd in self._fds_of.get(pid, ()):
+            gens = self._targets.get((pid, fd), {})
+            found = gens.get(self.generation(pid, fd))
+            if found is not None and found.until_ns is None and found.target is target:
+                return True
+        return False
+
+    def epoll_created(self, pid: int, fd: int, ts: int) -> None:
+        self.opened(pid, fd, ts, FdTarget(kind="epoll", path=EPOLL_LINK,
+                                          epoll=EpollInstance()))
+
+    def epoll_control(self, pid: int, epfd: int, op: int, fd: int, ts: int) -> None:
+        """A successful epoll_ctl(epfd, op, fd) of ``pid`` (ADD or DEL)."""
+        target = self.current(pid, epfd)
+        if target is None or target.epoll is None:
+            return  # gone before we could look, or not an epoll fd after all
+        instance = target.epoll
+        if instance.control(op, pid, fd, self.generation(pid, fd), ts):
+            watchers = self._registered_in.setdefault((pid, fd), [])
+            if instance not in watchers:
+                watchers.append(instance)
+        elif op != EPOLL_CTL_ADD:
+            watchers = self._registered_in.get((pid, fd), [])
+            if instance in watchers:
+                watchers.remove(instance)
 
     def inherit(self, parent: int, child: int, ts: int) -> None:
         """A forked child starts with its parent's open fds (its closes count from 0)."""
@@ -175,6 +153,7 @@ class FdResolver:
 
     def close(self) -> None:
         self.sockets.borrower.close()
+        self.unix.close()
 
     def prune(self, before_ns: int) -> None:
         """Forget targets closed before ``before_ns`` (no data about them is still coming),
@@ -183,6 +162,9 @@ class FdResolver:
             for gen in [g for g, t in gens.items()
                         if t.until_ns is not None and t.until_ns < before_ns]:
                 del gens[gen]
+            for kept in gens.values():
+                if kept.target.epoll is not None:
+                    kept.target.epoll.forget_before(before_ns)
             if not gens:
                 del self._targets[key]
                 fds = self._fds_of.get(key[0])
@@ -195,6 +177,7 @@ class FdResolver:
         self.sockets.borrower.forget(pid)
         for fd in self._fds_of.pop(pid, ()):
             self._targets.pop((pid, fd), None)
+            self._registered_in.pop((pid, fd), None)
         closed = [fd for (p, fd) in self._closes if p == pid]
         for fd in closed:
             del self._closes[(pid, fd)]
@@ -240,34 +223,63 @@ class FdResolver:
         return FdTarget(kind="other", path=link)
 
     def epoll_target(self, pid: int, epfd: int) -> FdTarget:
-        """An epoll fd whose registered sockets and bridge pipes all share one peer class of
-        WAIT_PEERS waits on that peer: an ``epoll`` target with the first one's addresses.
-        Anything else (none, mixed, unknown) keeps peer class ``unknown`` and is
-        re-resolved later, as registrations change while the fd lives."""
+        """An epoll fd not seen created (it predates tracking, or its event was lost): its
+        registrations now, from /proc/PID/fdinfo, read once; epoll_ctl events keep them
+        up to date from then on."""
+        instance = EpollInstance(seeded=True)
+        for tfd in procfs.read_epoll_tfds(pid, epfd) or []:
+            instance.control(EPOLL_CTL_ADD, pid, tfd, self.generation(pid, tfd), 0)
+            self._registered_in.setdefault((pid, tfd), []).append(instance)
+        return FdTarget(kind="epoll", path=EPOLL_LINK, epoll=instance)
+
+    def epoll_view(self, target: FdTarget, start_ns: int, end_ns: int) -> FdTarget:
+        """What an epoll fd waited on in [start_ns, end_ns): when its sockets and bridge
+        pipes registered then all share one peer class of WAIT_PEERS, an ``epoll`` target
+        with that class and the first one's addresses; else ``target`` (class unknown)."""
+        instance = target.epoll
+        if instance is None or instance.overflowed:
+            return target
         classes: set[str] = set()
         first: FdTarget | None = None
-        for tfd in procfs.read_epoll_tfds(pid, epfd) or []:
-            target = self.current(pid, tfd)
-            if target is None or target.kind not in ("socket", "pipe"):
+        for reg in instance.during(start_ns, end_ns):
+            registered = self._known(reg.pid, reg.fd, reg.generation)
+            if registered is None or registered.kind not in ("socket", "pipe"):
                 continue  # the selector's own wake-up eventfd or pipe
-            classes.add(target.peer_class)
-            first = first or target
+            classes.add(registered.peer_class)
+            first = first or registered
         if first is None or len(classes) != 1 or not classes <= WAIT_PEERS:
-            return FdTarget(kind="epoll", path=EPOLL_LINK)
+            return target
         return FdTarget(kind="epoll", path=EPOLL_LINK, local_addr=first.local_addr,
                         local_port=first.local_port, remote_addr=first.remote_addr,
-                        remote_port=first.remote_port, peer_class=first.peer_class)
+                        remote_port=first.remote_port, peer_class=first.peer_class,
+                        inode=first.inode, epoll=instance)
 
     def socket_target(self, pid: int, inode: int) -> FdTarget:
+        is_unix, peer_inode = self.unix.peer_inode(inode)
+        if is_unix:
+            return self.unix_target(pid, inode, peer_inode)
         self.sockets.refresh(self._live_pids())
         sock = self.sockets.by_inode.get(inode)
         if sock is None:
             self.sockets.refresh(self._live_pids(), force=True)
             sock = self.sockets.by_inode.get(inode)
-        if sock is None:  # a Unix or UDP socket, or already gone
+        if sock is None:  # a UDP socket, or already gone
             return FdTarget(kind="socket", inode=inode)
         return self.classified(pid, sock.local_addr, sock.local_port, sock.remote_addr,
                                sock.remote_port, inode)
+
+    def unix_target(self, pid: int, inode: int, peer_inode: int | None) -> FdTarget:
+        """A Unix-domain socket: no addresses; the peer class from the role of the tracked
+        process holding the other end (found by inode among their fds)."""
+        owner = None
+        if peer_inode is not None:
+            owner = self.sockets.owner_of_inode.get(peer_inode)
+            if owner is None or owner == pid:
+                self.sockets.refresh(self._live_pids(), force=True)
+                owner = self.sockets.owner_of_inode.get(peer_inode)
+        peer_class = classify_unix_peer(self._role_of(pid),
+                                        self._role_of(owner) if owner is not None else None)
+        return FdTarget(kind="socket", path="unix", peer_class=peer_class, inode=inode)
 
     def classified(self, pid: int, laddr: str, lport: int, raddr: str, rport: int,
                    inode: int | None = None, refresh: bool = True) -> FdTarget:
@@ -289,12 +301,25 @@ class FdResolver:
     # -- lookups ---------------------------------------------------------------------------
     def current(self, pid: int, fd: int) -> FdTarget | None:
         """What (pid, fd) names in its current generation, from history or /proc."""
-        found = self._targets.get((pid, fd), {}).get(self.generation(pid, fd))
-        return found.target if found is not None else self.resolve_now(pid, fd)
+        return self._known(pid, fd, self.generation(pid, fd))
 
-    def target(self, pid: int, fd: int, gen: int) -> FdTarget:
-        """What (pid, fd) was in its generation ``gen``; the live fd from /proc when that is
-        the current generation and nothing is known yet."""
+    def target(self, pid: int, fd: int, gen: int, bucket_ns: int | None = None) -> FdTarget:
+        """What (pid, fd) was in its generation ``gen`` (during the time bucket starting at
+        ``bucket_ns``, for an epoll fd); the live fd from /proc when that is the current
+        generation and nothing is known yet."""
+        found = self._known(pid, fd, gen)
+        if found is None:
+            self.unresolved += 1
+            return UNRESOLVED
+        if found.epoll is not None:
+            start, end = (_UNKNOWN_BUCKET if bucket_ns is None
+                          else (bucket_ns, bucket_ns + self._bucket_ns))
+            return self.epoll_view(found, start, end)
+        return found
+
+    def _known(self, pid: int, fd: int, gen: int) -> FdTarget | None:
+        """(pid, fd, gen) from history, or from /proc when it is the live generation (then
+        remembered); None when it cannot be identified."""
         found = self._targets.get((pid, fd), {}).get(gen)
         if found is not None:
             target = found.target
@@ -303,14 +328,8 @@ class FdResolver:
                 found.target = target = self.classified(
                     pid, target.local_addr, target.local_port, target.remote_addr,
                     target.remote_port, target.inode, refresh=False)
-            if (target.kind == "epoll" and target.peer_class == "unknown"
-                    and gen == self.generation(pid, fd)):
-                # Seen before its sockets were registered (at a scan): look again.
-                found.target = target = self.epoll_target(pid, fd)
             return target
         now = self.resolve_now(pid, fd) if gen == self.generation(pid, fd) else None
-        if now is None:
-            self.unresolved += 1
-            return UNRESOLVED
-        self._generations(pid, fd)[gen] = _Generation(0, None, now)
+        if now is not None:
+            self._generations(pid, fd)[gen] = _Generation(0, None, now)
         return now

@@ -52,3 +52,13 @@ def classify_peer(local_role: str | None, remote_role: str | None, local_port: i
             return "driver-rpc"
         return "shuffle"
     return "unknown"
+
+
+def classify_unix_peer(local_role: str | None, remote_role: str | None) -> str:
+    """py4j | python-worker | unknown for a Unix-domain socket between two tracked
+    processes: only the JVM <-> Python bridges run over Unix sockets in Spark
+    (``spark.python.unix.domain.socket.enabled``); shuffle and RPC never do."""
+    if local_role is None or remote_role is None:
+        return "unknown"
+    peer = classify_peer(local_role, remote_role, 0, 0, True)
+    return peer if peer in ("py4j", "python-worker") else "unknown"

@@ -31,6 +31,8 @@ PROC_EVENT = _struct([
 
 SOCK_CONNECT, SOCK_ACCEPT, SOCK_CLOSE, FILE_OPEN, SOCK_STATE, SOCK_RETRANSMIT = 1, 2, 3, 4, 5, 6
 FD_DUP = 7  # fd: the new fd, oldstate: the source fd, newstate: 1 when it replaced one
+EPOLL_CTL = 8  # fd: the registered fd, oldstate: the epoll fd, newstate: the op (ADD/DEL)
+EPOLL_NEW = 9  # fd: a new epoll fd
 SOCK_EVENT = _struct([
     ("ts", "<u8", 0), ("skaddr", "<u8", 8), ("type", "<u4", 16), ("pid", "<u4", 20),
     ("tid", "<u4", 24), ("fd", "<i4", 28), ("ret", "<i8", 32), ("family", "<u2", 40),

@@ -43,11 +43,12 @@ _NET_FIELDS = ("bytes_sent", "bytes_received", "send_calls", "recv_calls", "send
 
 
 def fd_io_columns(keys: np.ndarray[Any, Any], vals: np.ndarray[Any, Any],
-                  target_of: Callable[[int, int, int], FdTarget],
+                  target_of: Callable[[int, int, int, int], FdTarget],
                   ) -> tuple[Columns | None, Columns | None]:
     """(network columns, file_io columns): socket fds become one network row per
     (bucket, thread, fd), and so do pipes between a JVM and its Python processes and epoll
-    fds whose registered sockets share one peer class (waits as recv time); regular
+    fds whose sockets registered in that bucket share one peer class (waits as recv time;
+    ``target_of(pid, fd, generation, bucket)``); regular
     files one file_io row per (bucket, thread, path, op); other fds are left to the
     syscalls table."""
     net: dict[tuple[int, int, int, int], tuple[FdTarget, list[int]]] = {}
@@ -56,7 +57,7 @@ def fd_io_columns(keys: np.ndarray[Any, Any], vals: np.ndarray[Any, Any],
         bucket, pid, tid, fd, gen_dir = key
         direction, generation = gen_dir & 1, gen_dir >> 1
         calls, nbytes, total_ns, max_ns = val
-        target = target_of(pid, fd, generation)
+        target = target_of(pid, fd, generation, bucket)
         if target.kind == "epoll" and target.peer_class != "unknown":
             # A wait on sockets of one peer: that peer's recv time, no bytes moved.
             _, sums = net.setdefault((bucket, pid, tid, fd), (target, [0] * 6))

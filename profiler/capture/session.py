@@ -62,7 +62,8 @@ class CaptureSession:
         self._stats_fd: int | None = None
         self._names: dict[int, str] = {}
         self.processes = ProcessTable()
-        self._fds = FdResolver(self.processes.role_of, self._live_pids, self._driver_rpc_ports)
+        self._fds = FdResolver(self.processes.role_of, self._live_pids, self._driver_rpc_ports,
+                               options.bucket_ns)
         self._connections = ConnectionTracker(self._fds)
         self._gc = GcPairer()
         self._boundary = BoundaryCapture(options, writer,

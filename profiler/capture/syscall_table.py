@@ -21,6 +21,8 @@ FL_DUP = 1024
 FL_FCNTL = 2048
 FL_DUP_ONTO = 4096
 FL_FD_WAIT = 8192
+FL_EPOLL_CTL = 16384
+FL_EPOLL_NEW = 32768
 SYS_FLAGS_SIZE = 512
 
 NET_SYSCALLS: frozenset[str] = frozenset({
@@ -46,6 +48,7 @@ FD_WRITE_SYSCALLS: frozenset[str] = frozenset({
 # Waits on an epoll fd (arg0): counted per fd with no bytes; user space turns a wait on
 # sockets of one peer class into that peer's recv time (the JVM's NIO selector on Python).
 FD_WAIT_SYSCALLS: frozenset[str] = frozenset({"epoll_wait", "epoll_pwait", "epoll_pwait2"})
+EPOLL_NEW_SYSCALLS: frozenset[str] = frozenset({"epoll_create", "epoll_create1"})
 EXIT_SYSCALLS: frozenset[str] = frozenset({"exit", "exit_group"})
 
 
@@ -73,6 +76,12 @@ def syscall_flags(name: str, families: frozenset[str], lifecycle: bool) -> int:
             flags |= FL_FD_WRITE
         if "net" in families and name in FD_WAIT_SYSCALLS:
             flags |= FL_FD_WAIT
+        # What an epoll fd waits on, from its creation and registrations (a selector can
+        # live and die between two drains, too briefly for /proc/PID/fdinfo).
+        if "net" in families and name in EPOLL_NEW_SYSCALLS:
+            flags |= FL_EPOLL_NEW
+        if "net" in families and name == "epoll_ctl":
+            flags |= FL_EPOLL_CTL
         # Opens and closes name the fds so that short-lived ones are resolved.
         if name in ("open", "creat"):
             flags |= FL_OPEN

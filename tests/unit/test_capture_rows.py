@@ -29,7 +29,7 @@ def test_fd_io_splits_sockets_files_and_pipes():
         5: FdTarget(kind="other", path="pipe:[1]"),
     }
     keys, vals = _fdio([(3, 1, 4, 400), (3, 0, 2, 50), (4, 0, 3, 300), (5, 1, 1, 1)])
-    network, file_io = fd_io_columns(keys, vals, lambda pid, fd, gen: targets[fd])
+    network, file_io = fd_io_columns(keys, vals, lambda pid, fd, gen, bucket: targets[fd])
     assert network is not None and file_io is not None
     assert network["bytes_sent"] == [400] and network["bytes_received"] == [50]
     assert network["send_calls"] == [4] and network["recv_calls"] == [2]
@@ -46,7 +46,7 @@ def test_epoll_waits_on_one_peer_are_its_recv_time_without_bytes():
         8: FdTarget(kind="epoll", path="anon_inode:[eventpoll]"),  # mixed: no row
     }
     keys, vals = _fdio([(7, 0, 3, 2), (8, 0, 5, 1)])
-    network, file_io = fd_io_columns(keys, vals, lambda pid, fd, gen: targets[fd])
+    network, file_io = fd_io_columns(keys, vals, lambda pid, fd, gen, bucket: targets[fd])
     assert network is not None and file_io is None
     assert network["fd"] == [7] and network["peer_class"] == ["python-worker"]
     assert network["recv_calls"] == [3] and network["recv_ns"] == [300]
@@ -86,7 +86,7 @@ def test_fd_generations_keep_reused_numbers_apart():
 def test_fd_io_generation_splits_rows():
     keys, vals = _fdio([(3, 0 | (0 << 1), 1, 10), (3, 0 | (1 << 1), 1, 20)])
     targets = {0: FdTarget(kind="file", path="/a"), 1: FdTarget(kind="file", path="/b")}
-    _, file_io = fd_io_columns(keys, vals, lambda pid, fd, gen: targets[gen])
+    _, file_io = fd_io_columns(keys, vals, lambda pid, fd, gen, bucket: targets[gen])
     assert file_io is not None
     assert dict(zip(file_io["path"], file_io["bytes"], strict=True)) == {"/a": 10, "/b": 20}
 

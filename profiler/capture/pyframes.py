@@ -75,6 +75,7 @@ class CodeNamer:
         """``reader_for(pid)`` reads that process's memory."""
         self._reader_for = reader_for
         self._cache: dict[tuple[int, int], str | None] = {}
+        self._failed: list[tuple[int, int]] = []  # cached failures, retried once a drain
         self.named = 0
         self.unreadable = 0
 
@@ -91,13 +92,23 @@ class CodeNamer:
                 name = read_code_name(read, process, code)
                 if len(self._cache) > _MAX_CACHED:
                     self._cache.clear()
+                    self._failed.clear()
                 self._cache[key] = name
+                if name is None:
+                    self._failed.append(key)
             if name is None:
                 self.unreadable += 1
             else:
                 self.named += 1
                 out.append(name)
         return out
+
+    def retry_failures(self) -> None:
+        """Forget the code objects that could not be read: a torn read of a frame that was
+        being pushed names garbage, and the address may hold a real code object later."""
+        for key in self._failed:
+            self._cache.pop(key, None)
+        self._failed.clear()
 
     def forget_process(self, pid: int) -> None:
         for key in [key for key in self._cache if key[0] == pid]:

@@ -73,6 +73,7 @@ class PythonStacks:
 
     def look_ahead(self, active_copy: int) -> None:
         """Register new Python processes; name the stacks ``active_copy`` holds so far."""
+        self._namer.retry_failures()
         tracked = self._bpf[b"tracked"]
         for pid in [int(key.value) for key in tracked]:
             self._look_at(pid)

@@ -84,6 +84,14 @@ struct py_stack {
 
 /* Forked children inherit their parent's entry (PySpark's daemon forks the workers). */
 BPF_TABLE("lru_hash", u32, struct py_proc, py_procs, 4096);
+/* Until user space has looked at a new process (up to a drain interval), it is walked
+ * with py_default: the entry of a registered Python whose executable is not position-
+ * independent, so _PyRuntime has the same address in every process running it (Debian's
+ * python3.11). A thread state must carry the sampled thread's id, so a process running
+ * something else yields no frames. Processes user space found to be no (walkable) Python
+ * are in py_skip. */
+BPF_ARRAY(py_default, struct py_proc, 1);
+BPF_TABLE("lru_hash", u32, u8, py_skip, 8192);
 BPF_HASH(py_stacks0, u64, struct py_stack, PY_STACK_ENTRIES);
 BPF_HASH(py_stacks1, u64, struct py_stack, PY_STACK_ENTRIES);
 BPF_PERCPU_ARRAY(py_scratch, struct py_stack, 1);
@@ -115,16 +123,24 @@ static __always_inline u64 py_thread_state(struct py_proc *proc, u32 tid)
  * the process is not a registered Python process or the thread runs no Python code. */
 static __always_inline u64 py_stack_of(u32 tgid, u32 tid, u32 copy)
 {
+    int zero = 0;
+    int guessed = 0;
     struct py_proc *proc = py_procs.lookup(&tgid);
-    if (!proc)
-        return 0;
+    if (!proc) {
+        if (py_skip.lookup(&tgid))
+            return 0;
+        proc = py_default.lookup(&zero);
+        if (!proc || !proc->runtime)
+            return 0;
+        guessed = 1;
+    }
     u64 tstate = py_thread_state(proc, tid);
     if (!tstate) {
-        sample_stat(5);
+        if (!guessed)
+            sample_stat(5);
         return 0;
     }
     u64 frame = py_read_word(py_read_word(tstate + proc->tstate_cframe) + proc->cframe_frame);
-    int zero = 0;
     struct py_stack *stack = py_scratch.lookup(&zero);
     if (!stack || !frame)
         return 0;
@@ -175,6 +191,7 @@ RAW_TRACEPOINT_PROBE(sched_process_exec)
 {
     u32 tgid = bpf_get_current_pid_tgid() >> 32;
     py_procs.delete(&tgid);  /* a new program: user space looks at it again */
+    py_skip.delete(&tgid);
     return 0;
 }
 

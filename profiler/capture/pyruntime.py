@@ -69,6 +69,7 @@ class PyProcess:
     runtime: int  # address of _PyRuntime
     code_type: int  # address of PyCode_Type, 0 if the file does not export it
     layout: PyLayout
+    fixed_runtime: bool = False  # not position-independent: the same address everywhere
 
     @property
     def version_text(self) -> str:
@@ -196,7 +197,8 @@ def inspect_process(pid: int) -> PyVerdict:
     bias = base - facts.first_vaddr if facts.relocatable else 0
     code_type = facts.symbols.get("PyCode_Type", 0)
     process = PyProcess(pid, version, facts.symbols["_PyRuntime"] + bias,
-                        code_type + bias if code_type else 0, layout)
+                        code_type + bias if code_type else 0, layout,
+                        fixed_runtime=not facts.relocatable)
     return check_thread_states(process)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,13 +47,15 @@ class PythonSamplingReport:
     samples_with_frames: int = 0
     frames_named: int = 0
     frames_unreadable: int = 0
+    collector_s: float = 0.0  # CPU spent on Python stacks (part of sampling's collector_s)
 
     def as_meta(self) -> dict[str, Any]:
         return {"processes": {str(k): v for k, v in sorted(self.processes.items())},
                 "problems": {str(k): v for k, v in sorted(self.problems.items())},
                 "samples_with_frames": self.samples_with_frames,
                 "frames_named": self.frames_named,
-                "frames_unreadable": self.frames_unreadable}
+                "frames_unreadable": self.frames_unreadable,
+                "collector_s": round(self.collector_s, 3)}
 
     def notices(self) -> list[str]:
         if not self.problems:
@@ -69,10 +72,19 @@ class PythonStacks:
         self._seen: dict[int, _Seen] = {}
         self._stacks: dict[int, np.ndarray[Any, Any]] = {}
         self._namer = CodeNamer(_process_reader)
+        self._default_set = False
         self.report = PythonSamplingReport()
+
+    def start(self) -> None:
+        """Guess the profiler's own interpreter for processes not looked at yet: the command
+        usually runs the same one (a venv's python is a link to it)."""
+        own = inspect_process(os.getpid()).process
+        if own is not None:
+            self._set_default(own)
 
     def look_ahead(self, active_copy: int) -> None:
         """Register new Python processes; name the stacks ``active_copy`` holds so far."""
+        started = time.thread_time()
         self._namer.retry_failures()
         tracked = self._bpf[b"tracked"]
         for pid in [int(key.value) for key in tracked]:
@@ -82,15 +94,18 @@ class PythonStacks:
             if seen is not None and seen.verdict.process is not None:
                 depth = min(int(stack.depth), PY_MAX_FRAMES)
                 self._namer.frames(seen.verdict.process, list(stack.code[:depth]))
+        self.report.collector_s += time.thread_time() - started
 
     def prepare(self, copy: int, pids: Iterable[int]) -> None:
         """Register the Python processes among ``pids``; load ``copy``'s Python stacks."""
+        started = time.thread_time()
         for pid in set(pids):
             self._look_at(pid)
         table = self._bpf[f"py_stacks{copy}".encode()]
         keys, vals = batch_lookup_and_delete(self._lib, table.map_fd, PY_STACK_KEY,
                                              PY_STACK_VAL, _STACK_CAPACITY)
         self._stacks = {int(key): val for key, val in zip(keys, vals, strict=True)}
+        self.report.collector_s += time.thread_time() - started
 
     def splice(self, pid: int, stack_key: int, native: list[Frame], count: int,
                ) -> list[Frame]:
@@ -100,6 +115,7 @@ class PythonStacks:
         process = seen.verdict.process if seen else None
         if stack is None or process is None:
             return native
+        started = time.thread_time()
         depth = min(int(stack["depth"]), PY_MAX_FRAMES)
         named, unreadable = self._namer.named, self._namer.unreadable
         python = self._namer.frames(process, [int(code) for code in stack["code"][:depth]])
@@ -107,14 +123,17 @@ class PythonStacks:
         self.report.frames_unreadable += (self._namer.unreadable - unreadable) * count
         if python:
             self.report.samples_with_frames += count
-        return splice(native, python)
+        spliced = splice(native, python)
+        self.report.collector_s += time.thread_time() - started
+        return spliced
 
     def forget_process(self, pid: int) -> None:
         self._seen.pop(pid, None)
         self._namer.forget_process(pid)
-        table = self._bpf[b"py_procs"]
-        with contextlib.suppress(KeyError):
-            del table[table.Key(pid)]
+        for name in (b"py_procs", b"py_skip"):
+            table = self._bpf[name]
+            with contextlib.suppress(KeyError):
+                del table[table.Key(pid)]
 
     # -- registering processes ------------------------------------------------------------
     def _look_at(self, pid: int) -> None:
@@ -135,8 +154,12 @@ class PythonStacks:
             self._register(verdict.process)
             self.report.processes[pid] = verdict.process.version_text
             self.report.problems.pop(pid, None)
-        elif verdict.problem is not None:
-            self.report.problems[pid] = verdict.problem
+        else:
+            if verdict.problem is not None:
+                self.report.problems[pid] = verdict.problem
+            if not verdict.retry:
+                skip = self._bpf[b"py_skip"]
+                skip[skip.Key(pid)] = skip.Leaf(1)
 
     def _registered(self, pid: int) -> bool:
         table = self._bpf[b"py_procs"]
@@ -148,14 +171,25 @@ class PythonStacks:
 
     def _register(self, process: PyProcess) -> None:
         table = self._bpf[b"py_procs"]
-        layout = process.layout
-        leaf = table.Leaf()
-        leaf.runtime = process.runtime
-        for name in ("interp_head", "tstate_current", "tstate_head", "tstate_next",
-                     "tstate_native_id", "tstate_cframe", "cframe_frame", "frame_code",
-                     "frame_previous"):
-            setattr(leaf, name, getattr(layout, name))
-        table[table.Key(process.pid)] = leaf
+        table[table.Key(process.pid)] = _leaf(table, process)
+        if not self._default_set:
+            self._set_default(process)
+
+    def _set_default(self, process: PyProcess) -> None:
+        if process.fixed_runtime:
+            table = self._bpf[b"py_default"]
+            table[table.Key(0)] = _leaf(table, process)
+            self._default_set = True
+
+
+def _leaf(table: Any, process: PyProcess) -> Any:
+    leaf = table.Leaf()
+    leaf.runtime = process.runtime
+    for name in ("interp_head", "tstate_current", "tstate_head", "tstate_next",
+                 "tstate_native_id", "tstate_cframe", "cframe_frame", "frame_code",
+                 "frame_previous"):
+        setattr(leaf, name, getattr(process.layout, name))
+    return leaf
 
 
 def _exe(pid: int) -> str | None:

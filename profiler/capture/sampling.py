@@ -98,6 +98,7 @@ class SampleCollector:
         from bcc import PerfSWConfig, PerfType
 
         self._set_copy(0)
+        self._python.start()
         self._bpf.attach_perf_event(ev_type=PerfType.SOFTWARE,
                                     ev_config=PerfSWConfig.CPU_CLOCK,
                                     fn_name=b"on_cpu_sample", sample_freq=self.report.hz)

@@ -155,8 +155,8 @@ class PythonStacks:
             self.report.processes[pid] = verdict.process.version_text
             self.report.problems.pop(pid, None)
         else:
-            if verdict.problem is not None:
-                self.report.problems[pid] = verdict.problem
+            if verdict.problem is not None and (not verdict.retry or looks >= _MAX_RETRIES):
+                self.report.problems[pid] = verdict.problem  # not a passing start-up state
             if not verdict.retry:
                 skip = self._bpf[b"py_skip"]
                 skip[skip.Key(pid)] = skip.Leaf(1)

@@ -10,6 +10,7 @@ import sys
 import threading
 import types
 
+import numpy as np
 import pytest
 
 from profiler.capture.pyframes import (
@@ -26,6 +27,7 @@ from profiler.capture.pyruntime import (
     python_file_version,
     read_memory,
 )
+from profiler.capture.pystacks import PY_STACK_VAL, PythonStacks
 from profiler.capture.symbols import PYTHON_FRAME, Frame
 from tests.conftest import require
 
@@ -214,3 +216,65 @@ def test_python_frames_replace_the_interpreter_frames(native: list[Frame],
 def test_no_python_frames_leave_the_stack_alone() -> None:
     native: list[Frame] = ["_PyEval_EvalFrameDefault [python3.11]", 0x1234]
     assert splice(native, []) == native
+
+
+class _FakeTable:
+    """The part of a BCC table PythonStacks uses, keyed by plain ints."""
+
+    class Leaf(ctypes.Structure):
+        _fields_ = [("runtime", ctypes.c_uint64), *[(name, ctypes.c_uint16) for name in (
+            "interp_head", "tstate_current", "tstate_head", "tstate_next", "tstate_native_id",
+            "tstate_cframe", "cframe_frame", "frame_code", "frame_previous")]]
+
+    def __init__(self) -> None:
+        self.items: dict[int, object] = {}
+
+    @staticmethod
+    def Key(value: int) -> int:
+        return value
+
+    def __getitem__(self, key: int) -> object:
+        return self.items[key]
+
+    def __setitem__(self, key: int, leaf: object) -> None:
+        self.items[key] = leaf
+
+    def __delitem__(self, key: int) -> None:
+        del self.items[key]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter([ctypes.c_uint32(key) for key in self.items])
+
+    def values(self) -> list[object]:
+        return list(self.items.values())
+
+
+def test_processes_are_registered_skipped_and_spliced() -> None:
+    _layout()
+    tables = {name: _FakeTable() for name in (b"tracked", b"py_procs", b"py_skip",
+                                              b"py_default", b"py_stacks0")}
+    child = subprocess.Popen(["sleep", "5"])
+    try:
+        tables[b"tracked"][os.getpid()] = 1
+        tables[b"tracked"][child.pid] = 1
+        stacks = PythonStacks(tables, lib=None)
+        stacks.look_ahead(0)
+    finally:
+        child.kill()
+        child.wait()
+    runtime = ctypes.addressof(ctypes.c_void_p.in_dll(ctypes.pythonapi, "_PyRuntime"))
+    leaf = tables[b"py_procs"][os.getpid()]
+    assert leaf.runtime == runtime and leaf.frame_code == _layout().frame_code  # type: ignore[attr-defined]
+    assert child.pid in tables[b"py_skip"].items and child.pid not in tables[b"py_procs"].items
+    assert stacks.report.processes == {os.getpid(): f"{VERSION[0]}.{VERSION[1]}"}
+
+    code = test_processes_are_registered_skipped_and_spliced.__code__
+    row = np.zeros(1, dtype=PY_STACK_VAL)[0]
+    row["pid"], row["depth"], row["code"][0] = os.getpid(), 1, id(code)
+    stacks._stacks = {7: row}
+    spliced = stacks.splice(os.getpid(), 7, [PYTHON_FRAME, 0x1234], count=3)
+    assert spliced == [python_frame(code.co_qualname, code.co_filename, code.co_firstlineno)]
+    assert stacks.splice(os.getpid(), 8, [PYTHON_FRAME], count=1) == [PYTHON_FRAME]
+    assert stacks.report.samples_with_frames == 3 and stacks.report.frames_named == 3
+    stacks.forget_process(os.getpid())
+    assert os.getpid() not in tables[b"py_procs"].items

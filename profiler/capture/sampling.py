@@ -5,6 +5,9 @@ writes to it any more), names its stacks, clears that copy's stack table and swi
 Rows of processes with frames waiting for a perf map (JIT code of a JVM) are held until the
 process has exited and its last samples are drained (or the capture stops), then the map
 written by ``-XX:+DumpPerfMapAtExit`` names them.
+
+Samples of Python processes carry a second stack, the interpreter's own frames walked in the
+kernel (see ``pystacks``); their names replace the interpreter's native frames.
 """
 
 from __future__ import annotations
@@ -19,19 +22,23 @@ import numpy as np
 
 from profiler.capture.mapdrain import batch_lookup_and_delete
 from profiler.capture.perfmap import read_perf_map, request_perf_map
+from profiler.capture.pystacks import PythonSamplingReport, PythonStacks
 from profiler.capture.stacks import MISSING_KERNEL, MISSING_USER
 from profiler.capture.symbols import Frame, FrameNamer, process_uid
 from profiler.rundir.writer import RunWriter
 
-SAMPLE_KEY = np.dtype({"names": ["bucket", "pid", "tid", "cpu", "ustack", "kstack"],
-                       "formats": ["<u8", "<u4", "<u4", "<u4", "<i4", "<i4"],
-                       "offsets": [0, 8, 12, 16, 20, 24], "itemsize": 32})
+SAMPLE_KEY = np.dtype({"names": ["bucket", "pid", "tid", "cpu", "ustack", "kstack",
+                                 "pystack"],
+                       "formats": ["<u8", "<u4", "<u4", "<u4", "<i4", "<i4", "<u8"],
+                       "offsets": [0, 8, 12, 16, 20, 24, 32], "itemsize": 40})
 SAMPLE_VAL = np.dtype("<u8")
 NO_KERNEL_STACK = -1
 _CAPACITY = 32768
 _DRAINS_AFTER_EXIT = 2
 STAT_NAMES = ("samples", "sample_map_full", "sample_user_stack_failed",
-              "sample_kernel_stack_failed")
+              "sample_kernel_stack_failed", "sample_python_stacks",
+              "sample_python_thread_missing", "sample_python_map_full",
+              "sample_python_truncated")
 
 
 @dataclass
@@ -54,12 +61,19 @@ class SamplingReport:
     perf_maps: dict[int, int] = field(default_factory=dict)  # pid -> entries read
     frames: dict[str, int] = field(default_factory=dict)
     collector_s: float = 0.0  # CPU spent draining, naming and writing samples
+    python: PythonSamplingReport = field(default_factory=PythonSamplingReport)
 
     def as_meta(self) -> dict[str, Any]:
         return {"hz": self.hz, "samples": self.samples, "rows": self.rows,
                 "stats": dict(self.stats), "perf_maps": {str(k): v for k, v in
                                                          self.perf_maps.items()},
-                "frames": dict(self.frames), "collector_s": round(self.collector_s, 3)}
+                "frames": dict(self.frames), "collector_s": round(self.collector_s, 3),
+                "python": self.python.as_meta()}
+
+    @property
+    def notices(self) -> list[str]:
+        """One-line notices for the capture report (Python frames left unnamed)."""
+        return self.python.notices()
 
 
 class SampleCollector:
@@ -77,12 +91,14 @@ class SampleCollector:
         self._uids: dict[int, int] = {}
         self._exited: dict[int, int] = {}  # pid -> drains since its exit
         self._kernel_cache: dict[int, list[str]] = {}
-        self.report = SamplingReport(hz=hz)
+        self._python = PythonStacks(bpf, lib)
+        self.report = SamplingReport(hz=hz, python=self._python.report)
 
     def attach(self) -> None:
         from bcc import PerfSWConfig, PerfType
 
         self._set_copy(0)
+        self._python.start()
         self._bpf.attach_perf_event(ev_type=PerfType.SOFTWARE,
                                     ev_config=PerfSWConfig.CPU_CLOCK,
                                     fn_name=b"on_cpu_sample", sample_freq=self.report.hz)
@@ -98,6 +114,7 @@ class SampleCollector:
         started = time.thread_time()
         self._namer.generation += 1
         quiet = 1 - self._active
+        self._python.look_ahead(self._active)
         self._drain_copy(quiet)
         self._set_copy(quiet)
         self._release_exited()
@@ -135,6 +152,7 @@ class SampleCollector:
         keys, vals = batch_lookup_and_delete(self._lib, table.map_fd, SAMPLE_KEY, SAMPLE_VAL,
                                              _CAPACITY)
         stacks = self._bpf[f"sample_stacks{copy}".encode()]
+        self._python.prepare(copy, (int(pid) for pid in np.unique(keys["pid"])))
         rows = [self._row(key, int(count), stacks) for key, count in zip(keys, vals,
                                                                          strict=True)]
         stacks.clear()
@@ -153,6 +171,7 @@ class SampleCollector:
         user: list[Frame]
         addresses = _walk(stacks, ustack)
         user = self._namer.frames(pid, addresses) if addresses else [MISSING_USER]
+        user = self._python.splice(pid, int(key["pystack"]), user, count)
         if kstack == NO_KERNEL_STACK:
             kernel: list[str] = []
         else:
@@ -181,6 +200,7 @@ class SampleCollector:
                 del self._exited[pid]
                 self._release(pid)
                 self._namer.forget_process(pid)
+                self._python.forget_process(pid)
 
     def _release(self, pid: int) -> None:
         rows = self._held.pop(pid, [])

@@ -82,7 +82,9 @@ class BoundaryCapture:
     def stop(self, report: CaptureReport) -> None:
         """Final drains; what was captured, skipped and lost goes into ``report``."""
         if self.sampler is not None:
-            report.sampling = self.sampler.stop().as_meta()
+            sampled = self.sampler.stop()
+            report.sampling = sampled.as_meta()
+            report.notices.extend(sampled.notices)
             report.probes_attached.append(
                 f"perf_event:cpu-clock@{self._options.sample_hz}Hz")
         if self.jni is not None:

@@ -41,6 +41,8 @@ FAMILY_PROBES: dict[str, tuple[str, ...]] = {
               "tracepoint:task:task_rename", "tracepoint:sched:sched_process_exit"),
     "sched": ("tracepoint:sched:sched_switch",),
     "net": ("tracepoint:sock:inet_sock_set_state", "tracepoint:tcp:tcp_retransmit_skb"),
+    # the perf event itself is attached by capture.sampling; these follow Python processes
+    "stacks": ("tracepoint:sched:sched_process_fork", "raw_tracepoint:sched_process_exec"),
 }
 
 

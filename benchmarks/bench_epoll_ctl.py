@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_syscall_overhead import run_producer
+
 from profiler.capture import selfcost
 from profiler.capture.options import CaptureOptions
 from profiler.capture.session import CaptureSession
@@ -28,19 +30,7 @@ HERE = Path(__file__).resolve().parent
 
 def timed(binary: Path, calls: int, session: CaptureSession | None) -> tuple[int, int]:
     """(ns per ADD+DEL pair, ns per MOD) as the producer measured them."""
-    proc = subprocess.Popen([str(binary), str(calls)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE)
-    if session is not None:
-        session.track(proc.pid)
-    assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write(b"g")
-    proc.stdin.close()
-    while proc.poll() is None:
-        if session is not None:
-            session.poll(50)
-        else:
-            proc.wait()
-    pair, mod = (int(word) for word in proc.stdout.read().split())
+    pair, mod = (int(word) for word in run_producer([str(binary), str(calls)], session).split())
     return pair, mod
 
 

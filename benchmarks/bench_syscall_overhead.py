@@ -22,11 +22,10 @@ from profiler.capture.session import CaptureSession
 from profiler.rundir.writer import RunWriter
 
 
-def timed_writes(binary: Path, writes: int, session: CaptureSession | None,
-                 track: bool) -> float:
-    """ns per write() as the producer measured it."""
-    proc = subprocess.Popen([str(binary), str(writes)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE)
+def run_producer(argv: list[str], session: CaptureSession | None, track: bool = True) -> bytes:
+    """Start a producer that waits for "g" on stdin (so it can be tracked before it works),
+    poll the capture until it exits, return what it printed (its own timings)."""
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     if session is not None and track:
         session.track(proc.pid)
     assert proc.stdin is not None and proc.stdout is not None
@@ -37,7 +36,13 @@ def timed_writes(binary: Path, writes: int, session: CaptureSession | None,
             session.poll(50)
         else:
             proc.wait()
-    return int(proc.stdout.read()) / writes
+    return proc.stdout.read()
+
+
+def timed_writes(binary: Path, writes: int, session: CaptureSession | None,
+                 track: bool) -> float:
+    """ns per write() as the producer measured it."""
+    return int(run_producer([str(binary), str(writes)], session, track)) / writes
 
 
 def main() -> int:

@@ -66,16 +66,22 @@ static __always_inline int is_tracked(u32 tgid)
     return bit_is_set(tracked_bits.lookup(&index), tgid);
 }
 
-static __always_inline void set_tracked(u32 tgid, int on)
+/* Set or clear the bit of `id` in its word of a per-pid/tid bitmap (atomic: probes on other
+ * CPUs update the same words). */
+static __always_inline void set_bit_to(u64 *word, u32 id, int on)
 {
-    u32 index = tgid >> 6;
-    u64 *word = tracked_bits.lookup(&index);
     if (!word)
         return;
     if (on)
-        __sync_fetch_and_or(word, 1ULL << (tgid & 63));
+        __sync_fetch_and_or(word, 1ULL << (id & 63));
     else
-        __sync_fetch_and_and(word, ~(1ULL << (tgid & 63)));
+        __sync_fetch_and_and(word, ~(1ULL << (id & 63)));
+}
+
+static __always_inline void set_tracked(u32 tgid, int on)
+{
+    u32 index = tgid >> 6;
+    set_bit_to(tracked_bits.lookup(&index), tgid, on);
 }
 
 static __always_inline u32 current_copy(void)

@@ -27,13 +27,7 @@ BPF_ARRAY(deferred_bits, u64, PID_WORDS);   /* the same set, checked on every sy
 static __always_inline void set_deferred_bit(u32 tid, int on)
 {
     u32 index = tid >> 6;
-    u64 *word = deferred_bits.lookup(&index);
-    if (!word)
-        return;
-    if (on)
-        __sync_fetch_and_or(word, 1ULL << (tid & 63));
-    else
-        __sync_fetch_and_and(word, ~(1ULL << (tid & 63)));
+    set_bit_to(deferred_bits.lookup(&index), tid, on);
 }
 
 /* From sched_switch: the block of `tid` (switched in now) is long; keep it for its stack.

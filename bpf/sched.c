@@ -29,13 +29,7 @@ BPF_ARRAY(offstart_bits, u64, PID_WORDS);
 static __always_inline void set_offstart_bit(u32 tid, int on)
 {
     u32 index = tid >> 6;
-    u64 *word = offstart_bits.lookup(&index);
-    if (!word)
-        return;
-    if (on)
-        __sync_fetch_and_or(word, 1ULL << (tid & 63));
-    else
-        __sync_fetch_and_and(word, ~(1ULL << (tid & 63)));
+    set_bit_to(offstart_bits.lookup(&index), tid, on);
 }
 BPF_HASH(oncpu_start, u32, u64, MAX_THREADS);
 BPF_HASH(oncpu_ns, u32, u64, MAX_TRACKED);

@@ -36,7 +36,7 @@ from profiler.capture.perfbuf import EventStream
 from profiler.capture.perfring import RingGroup
 from profiler.capture.processes import ProcessTable
 from profiler.capture.program import LoadedProgram, load_program, source_with_flags
-from profiler.capture.stacks import StackResolver
+from profiler.capture.stacks import StackResolver, has_table
 from profiler.capture.syscall_table import build_flag_table
 from profiler.errors import HostNotReadyError, PrivilegeError
 from profiler.rundir.writer import RunWriter
@@ -250,7 +250,7 @@ class CaptureSession:
     def _take_deferred_blocks(self, bpf: Any) -> None:
         """Off-CPU blocks still waiting for their user stack (bpf/offcpu_defer.c) when the
         capture stops: written without one rather than lost."""
-        if "block_events" not in self._streams or not _has_map(bpf, "deferred_blocks"):
+        if "block_events" not in self._streams or not has_table(bpf, "deferred_blocks"):
             return
         table = bpf[b"deferred_blocks"]
         raw = b"".join(bytes(value) for value in table.values())
@@ -437,14 +437,6 @@ class CaptureSession:
 
 def _text(name: bytes | str) -> str:
     return name.decode() if isinstance(name, bytes) else name
-
-
-def _has_map(bpf: Any, name: str) -> bool:
-    try:
-        bpf.get_table(name.encode())
-    except KeyError:
-        return False
-    return True
 
 
 def _libbcc() -> Any:

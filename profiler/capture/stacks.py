@@ -25,7 +25,7 @@ _MAX_CACHED_SYMBOLS = 200_000  # per process
 class StackResolver:
     def __init__(self, bpf: Any) -> None:
         self._bpf = bpf
-        self._table = bpf[b"stacks"] if _has_table(bpf, "stacks") else None
+        self._table = bpf[b"stacks"] if has_table(bpf, "stacks") else None
         self._user: dict[tuple[int, int], list[str]] = {}
         self._kernel: dict[int, list[str]] = {}
         # Different stacks share most frames: one lookup per (pid, address) instead of one
@@ -119,7 +119,8 @@ class StackResolver:
         self._perf_maps.pop(pid, None)
 
 
-def _has_table(bpf: Any, name: str) -> bool:
+def has_table(bpf: Any, name: str) -> bool:
+    """Whether the loaded program defines the map ``name`` (families compile some out)."""
     try:
         bpf.get_table(name.encode())
     except KeyError:

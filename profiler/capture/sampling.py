@@ -23,6 +23,7 @@ import numpy as np
 from profiler.capture.mapdrain import batch_lookup_and_delete
 from profiler.capture.perfmap import read_perf_map, request_perf_map
 from profiler.capture.pystacks import PythonSamplingReport, PythonStacks
+from profiler.capture.stackmap import StackReader
 from profiler.capture.stacks import MISSING_KERNEL, MISSING_USER
 from profiler.capture.symbols import Frame, FrameNamer, process_uid
 from profiler.rundir.writer import RunWriter
@@ -35,6 +36,7 @@ SAMPLE_VAL = np.dtype("<u8")
 NO_KERNEL_STACK = -1
 _CAPACITY = 32768
 _DRAINS_AFTER_EXIT = 2
+_MAX_KERNEL_NAMES = 100_000
 STAT_NAMES = ("samples", "sample_map_full", "sample_user_stack_failed",
               "sample_kernel_stack_failed", "sample_python_stacks",
               "sample_python_thread_missing", "sample_python_map_full",
@@ -91,6 +93,7 @@ class SampleCollector:
         self._uids: dict[int, int] = {}
         self._exited: dict[int, int] = {}  # pid -> drains since its exit
         self._kernel_cache: dict[int, list[str]] = {}
+        self._kernel_names: dict[int, str] = {}
         self._python = PythonStacks(bpf, lib)
         self.report = SamplingReport(hz=hz, python=self._python.report)
 
@@ -152,8 +155,9 @@ class SampleCollector:
         keys, vals = batch_lookup_and_delete(self._lib, table.map_fd, SAMPLE_KEY, SAMPLE_VAL,
                                              _CAPACITY)
         stacks = self._bpf[f"sample_stacks{copy}".encode()]
+        reader = StackReader(stacks, self._lib)
         self._python.prepare(copy, (int(pid) for pid in np.unique(keys["pid"])))
-        rows = [self._row(key, int(count), stacks) for key, count in zip(keys, vals,
+        rows = [self._row(key, int(count), reader) for key, count in zip(keys, vals,
                                                                          strict=True)]
         stacks.clear()
         self._kernel_cache.clear()  # kernel stack ids are per copy too
@@ -165,11 +169,11 @@ class SampleCollector:
                 ready.append(row)
         self._write(ready, {})
 
-    def _row(self, key: Any, count: int, stacks: Any) -> _Row:
+    def _row(self, key: Any, count: int, stacks: StackReader) -> _Row:
         pid = int(key["pid"])
         ustack, kstack = int(key["ustack"]), int(key["kstack"])
         user: list[Frame]
-        addresses = _walk(stacks, ustack)
+        addresses = stacks.addresses(ustack)
         user = self._namer.frames(pid, addresses) if addresses else [MISSING_USER]
         user = self._python.splice(pid, int(key["pystack"]), user, count)
         if kstack == NO_KERNEL_STACK:
@@ -179,12 +183,21 @@ class SampleCollector:
         return _Row(int(key["bucket"]), pid, int(key["tid"]), int(key["cpu"]), user, kernel,
                     count)
 
-    def _kernel(self, stacks: Any, stack_id: int) -> list[str]:
-        addresses = _walk(stacks, stack_id)
-        frames = ([_text(self._bpf.ksym(addr)) for addr in addresses] if addresses
+    def _kernel(self, stacks: StackReader, stack_id: int) -> list[str]:
+        addresses = stacks.addresses(stack_id)
+        frames = ([self._kernel_symbol(addr) for addr in addresses] if addresses
                   else [MISSING_KERNEL])
         self._kernel_cache[stack_id] = frames
         return frames
+
+    def _kernel_symbol(self, address: int) -> str:
+        """Kernel addresses keep their names for the whole run (stack ids do not)."""
+        name = self._kernel_names.get(address)
+        if name is None:
+            if len(self._kernel_names) > _MAX_KERNEL_NAMES:
+                self._kernel_names.clear()
+            name = self._kernel_names[address] = _text(self._bpf.ksym(address))
+        return name
 
     def _hold(self, row: _Row) -> None:
         if row.pid not in self._uids:
@@ -229,15 +242,6 @@ class SampleCollector:
         })
         self.report.rows += len(rows)
         self.report.samples += sum(r.count for r in rows)
-
-
-def _walk(stacks: Any, stack_id: int) -> list[int]:
-    if stack_id < 0:
-        return []
-    try:
-        return [int(addr) for addr in stacks.walk(stack_id)]
-    except KeyError:
-        return []
 
 
 def _text(value: bytes | str) -> str:

@@ -119,6 +119,9 @@ class CaptureSession:
                                         "excludes the programs' own run time")
         self._next_drain = time.monotonic() + self.options.drain_interval_s
         self._cpu_at_start = selfcost.collector_cpu_ns()  # compile time is reported apart
+        # The kernel's symbol table (~0.1 s to load) serves off-CPU and sampled stacks alike:
+        # loaded once here, inside the capture's cost but outside either path's own share.
+        self._stacks.load_kernel_symbols()
 
     def _fill_syscall_flags(self, bpf: Any) -> None:
         from bcc.syscall import syscalls

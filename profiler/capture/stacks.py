@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from profiler.capture.perfmap import PerfMap, jit_frame, perf_map_path, read_perf_map
+from profiler.capture.stackmap import StackReader
 from profiler.capture.symbols import process_uid
 from profiler.capture.usersyms import UserSymbols
 
@@ -24,8 +25,10 @@ _MAX_CACHED_SYMBOLS = 200_000  # per process
 
 class StackResolver:
     def __init__(self, bpf: Any) -> None:
+        from bcc.libbcc import lib
+
         self._bpf = bpf
-        self._table = bpf[b"stacks"] if has_table(bpf, "stacks") else None
+        self._reader = StackReader(bpf[b"stacks"], lib) if has_table(bpf, "stacks") else None
         self._user: dict[tuple[int, int], list[str]] = {}
         self._kernel: dict[int, list[str]] = {}
         # Different stacks share most frames: one lookup per (pid, address) instead of one
@@ -37,13 +40,8 @@ class StackResolver:
         self.missing_user = 0
         self.missing_kernel = 0
 
-    def _addresses(self, stack_id: int) -> list[int] | None:
-        if self._table is None or stack_id < 0:
-            return None
-        try:
-            return [int(addr) for addr in self._table.walk(stack_id)]
-        except KeyError:
-            return None
+    def _addresses(self, stack_id: int) -> list[int]:
+        return self._reader.addresses(stack_id) if self._reader is not None else []
 
     def user(self, pid: int, stack_id: int) -> list[str]:
         """Frames leaf first."""
@@ -97,6 +95,10 @@ class StackResolver:
             name = _text(self._bpf.ksym(addr))
             names[addr] = name
         return name
+
+    def load_kernel_symbols(self) -> None:
+        """Read /proc/kallsyms now (BCC keeps one table per process, shared by every user)."""
+        self._kernel_symbol(0)
 
     def kernel(self, stack_id: int) -> list[str]:
         frames = self._kernel.get(stack_id)

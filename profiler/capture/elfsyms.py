@@ -12,28 +12,19 @@ import ctypes
 import ctypes.util
 import functools
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
-from elftools.elf.sections import NoteSection
+
+from profiler.capture.elfheaders import Segment, SymbolTable, read_headers
 
 _ELF64_SYM = np.dtype([("name", "<u4"), ("info", "u1"), ("other", "u1"), ("shndx", "<u2"),
                        ("value", "<u8"), ("size", "<u8")])
-_FUNCTION_TYPES = (2, 10)  # STT_FUNC, STT_GNU_IFUNC
+_STT_FUNC = 2
+_STT_GNU_IFUNC = 10
 # Of aliases at one address, name the GLOBAL one first, then WEAK, then LOCAL (by st_bind).
 _BIND_RANK = np.array([2, 0, 1] + [3] * 13, dtype=np.uint8)
 _DEBUG_ROOT = "/usr/lib/debug/.build-id"
-
-
-@dataclass(frozen=True)
-class _Segment:
-    offset: int
-    vaddr: int
-    size: int
 
 
 class ElfSymbols:
@@ -42,7 +33,7 @@ class ElfSymbols:
 
     def __init__(self, starts: np.ndarray[Any, Any], ends: np.ndarray[Any, Any],
                  name_offsets: np.ndarray[Any, Any], strtab: bytes,
-                 segments: tuple[_Segment, ...]) -> None:
+                 segments: tuple[Segment, ...]) -> None:
         self._starts = starts
         self._ends = ends
         self._name_offsets = name_offsets
@@ -60,28 +51,26 @@ class ElfSymbols:
         file itself is stripped and one is installed)."""
         try:
             with open(path, "rb") as stream:
-                elf = ELFFile(stream)
-                if elf.elfclass != 64 or not elf.little_endian:
-                    return cls.empty()
-                segments = tuple(_Segment(seg["p_offset"], seg["p_vaddr"], seg["p_filesz"])
-                                 for seg in elf.iter_segments() if seg["p_type"] == "PT_LOAD")
-                tables = list(_symbol_tables(elf))
-                if not any(kind == "SHT_SYMTAB" for kind, _, _ in tables):
-                    tables += _debug_file_tables(elf)
-        except (OSError, ELFError, ValueError):
+                headers = read_headers(stream)
+        except OSError:
             return cls.empty()
-        return cls._from_tables([(raw, strtab) for _, raw, strtab in tables], segments)
+        if headers is None:
+            return cls.empty()
+        tables = list(headers.tables)
+        if not any(table.kind == "symtab" for table in tables):
+            tables += _debug_file_tables(headers.build_id)
+        return cls._from_tables([(t.symbols, t.strings) for t in tables], headers.segments)
 
     @classmethod
     def _from_tables(cls, tables: list[tuple[bytes, bytes]],
-                     segments: tuple[_Segment, ...]) -> ElfSymbols:
+                     segments: tuple[Segment, ...]) -> ElfSymbols:
         parts, strtabs, base = [], [], 0
         for raw, strtab in tables:
             symbols = np.frombuffer(raw[:len(raw) // _ELF64_SYM.itemsize * _ELF64_SYM.itemsize],
                                     dtype=_ELF64_SYM)
             kind = symbols["info"] & 0xF
-            keep = np.isin(kind, _FUNCTION_TYPES) & (symbols["shndx"] != 0) & (
-                symbols["value"] != 0)
+            keep = ((kind == _STT_FUNC) | (kind == _STT_GNU_IFUNC)) & (
+                symbols["shndx"] != 0) & (symbols["value"] != 0)
             chosen = symbols[keep]
             parts.append((chosen["value"], chosen["size"],
                           chosen["name"].astype(np.uint64) + base, chosen["info"] >> 4,
@@ -129,37 +118,18 @@ class ElfSymbols:
         return None
 
 
-def _symbol_tables(elf: ELFFile) -> Iterator[tuple[str, bytes, bytes]]:
-    for section in elf.iter_sections():
-        kind = section["sh_type"]
-        if kind in ("SHT_SYMTAB", "SHT_DYNSYM") and section["sh_entsize"] == _ELF64_SYM.itemsize:
-            strtab = elf.get_section(section["sh_link"])
-            yield kind, section.data(), strtab.data()
-
-
-def _debug_file_tables(elf: ELFFile) -> list[tuple[str, bytes, bytes]]:
+def _debug_file_tables(build_id: str | None) -> list[SymbolTable]:
     """The symbol table of the file's separate debug file (/usr/lib/debug/.build-id), if any
     is installed: Debian's -dbgsym packages put full symbols there."""
-    build_id = _build_id(elf)
     if build_id is None or len(build_id) < 4:
         return []
     path = os.path.join(_DEBUG_ROOT, build_id[:2], build_id[2:] + ".debug")
     try:
         with open(path, "rb") as stream:
-            return [table for table in _symbol_tables(ELFFile(stream))
-                    if table[0] == "SHT_SYMTAB"]
-    except (OSError, ELFError, ValueError):
+            headers = read_headers(stream)
+    except OSError:
         return []
-
-
-def _build_id(elf: ELFFile) -> str | None:
-    for section in elf.iter_sections():
-        if not isinstance(section, NoteSection):
-            continue
-        for note in section.iter_notes():
-            if note["n_type"] == "NT_GNU_BUILD_ID":
-                return str(note["n_desc"])
-    return None
+    return [t for t in headers.tables if t.kind == "symtab"] if headers is not None else []
 
 
 def demangle(name: str) -> str:

@@ -98,3 +98,41 @@ def test_a_file_that_is_not_elf_has_no_symbols(tmp_path: Path) -> None:
 ])
 def test_cplusplus_names_are_demangled_like_cxxfilt(mangled: str, plain: str) -> None:
     assert demangle(mangled) == plain
+
+
+def test_headers_agree_with_pyelftools_on_a_system_library() -> None:
+    from elftools.elf.elffile import ELFFile
+    from elftools.elf.sections import NoteSection
+
+    from profiler.capture.elfheaders import read_headers
+
+    path = "/usr/bin/python3.11" if os.path.exists("/usr/bin/python3.11") else "/bin/true"
+    with open(path, "rb") as stream:
+        ours = read_headers(stream)
+        stream.seek(0)
+        elf = ELFFile(stream)
+        loads = [(s["p_offset"], s["p_vaddr"], s["p_filesz"]) for s in elf.iter_segments()
+                 if s["p_type"] == "PT_LOAD"]
+        notes = [note["n_desc"] for section in elf.iter_sections()
+                 if isinstance(section, NoteSection) for note in section.iter_notes()
+                 if note["n_type"] == "NT_GNU_BUILD_ID"]
+        dynsym = elf.get_section_by_name(".dynsym")
+        assert dynsym is not None
+        dynsym_data = dynsym.data()
+    assert ours is not None
+    assert [(s.offset, s.vaddr, s.size) for s in ours.segments] == loads
+    assert ours.build_id == (notes[0] if notes else None)
+    assert any(t.kind == "dynsym" and t.symbols == dynsym_data for t in ours.tables)
+
+
+def test_truncated_or_foreign_files_have_no_headers(tmp_path: Path) -> None:
+    from profiler.capture.elfheaders import read_headers
+
+    cut = tmp_path / "cut.so"
+    cut.write_bytes(Path("/bin/true").read_bytes()[:40])
+    with open(cut, "rb") as stream:
+        assert read_headers(stream) is None
+    script = tmp_path / "run.sh"
+    script.write_text("#!/bin/sh\n")
+    with open(script, "rb") as stream:
+        assert read_headers(stream) is None

@@ -1,0 +1,119 @@
+"""The few ELF64 facts the symbolizer needs, read with numpy: loadable segments, symbol
+tables with their string tables, and the GNU build id.
+
+pyelftools builds its parsers for every file it opens (~2-3 ms a file); a JVM and a PySpark
+worker map dozens of libraries, so the symbolizer reads the fixed-size headers itself.
+Little-endian 64-bit files only (x86_64, aarch64): anything else reads as no symbols."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+import numpy as np
+
+_ELF_MAGIC = b"\x7fELF"
+_ELFCLASS64 = 2
+_ELFDATA2LSB = 1
+_PT_LOAD = 1
+_SHT_SYMTAB = 2
+_SHT_NOTE = 7
+_SHT_DYNSYM = 11
+_NT_GNU_BUILD_ID = 3
+_EHDR = np.dtype([("ident", "S16"), ("type", "<u2"), ("machine", "<u2"), ("version", "<u4"),
+                  ("entry", "<u8"), ("phoff", "<u8"), ("shoff", "<u8"), ("flags", "<u4"),
+                  ("ehsize", "<u2"), ("phentsize", "<u2"), ("phnum", "<u2"),
+                  ("shentsize", "<u2"), ("shnum", "<u2"), ("shstrndx", "<u2")])
+_PHDR = np.dtype([("type", "<u4"), ("flags", "<u4"), ("offset", "<u8"), ("vaddr", "<u8"),
+                  ("paddr", "<u8"), ("filesz", "<u8"), ("memsz", "<u8"), ("align", "<u8")])
+_SHDR = np.dtype([("name", "<u4"), ("type", "<u4"), ("flags", "<u8"), ("addr", "<u8"),
+                  ("offset", "<u8"), ("size", "<u8"), ("link", "<u4"), ("info", "<u4"),
+                  ("addralign", "<u8"), ("entsize", "<u8")])
+SYMBOL_SIZE = 24  # sizeof(Elf64_Sym)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A PT_LOAD segment: file bytes [offset, offset + size) load at vaddr."""
+
+    offset: int
+    vaddr: int
+    size: int
+
+
+@dataclass(frozen=True)
+class SymbolTable:
+    kind: str  # "symtab" (full, often stripped away) or "dynsym" (exported)
+    symbols: bytes
+    strings: bytes
+
+
+@dataclass(frozen=True)
+class ElfHeaders:
+    segments: tuple[Segment, ...]
+    tables: tuple[SymbolTable, ...]
+    build_id: str | None
+
+
+def read_headers(stream: BinaryIO) -> ElfHeaders | None:
+    """The file's segments, symbol tables and build id; None when it is not a little-endian
+    64-bit ELF file or is cut short."""
+    ident = stream.read(_EHDR.itemsize)
+    if len(ident) < _EHDR.itemsize or not ident.startswith(_ELF_MAGIC) \
+            or ident[4] != _ELFCLASS64 or ident[5] != _ELFDATA2LSB:
+        return None
+    header = np.frombuffer(ident, dtype=_EHDR)[0]
+    programs = _table(stream, int(header["phoff"]), int(header["phnum"]),
+                      int(header["phentsize"]), _PHDR)
+    sections = _table(stream, int(header["shoff"]), int(header["shnum"]),
+                      int(header["shentsize"]), _SHDR)
+    if programs is None or sections is None:
+        return None
+    segments = tuple(Segment(int(p["offset"]), int(p["vaddr"]), int(p["filesz"]))
+                     for p in programs if int(p["type"]) == _PT_LOAD)
+    tables = []
+    build_id = None
+    for section in sections:
+        kind = int(section["type"])
+        if kind in (_SHT_SYMTAB, _SHT_DYNSYM) and int(section["entsize"]) == SYMBOL_SIZE:
+            link = int(section["link"])
+            if link >= len(sections):
+                continue
+            tables.append(SymbolTable("symtab" if kind == _SHT_SYMTAB else "dynsym",
+                                      _bytes(stream, section), _bytes(stream, sections[link])))
+        elif kind == _SHT_NOTE and build_id is None:
+            build_id = _build_id(_bytes(stream, section))
+    return ElfHeaders(segments, tuple(tables), build_id)
+
+
+def _table(stream: BinaryIO, offset: int, count: int, entry_size: int,
+           dtype: np.dtype[Any]) -> np.ndarray[Any, Any] | None:
+    if count == 0:
+        return np.zeros(0, dtype=dtype)
+    if entry_size != dtype.itemsize:
+        return None
+    stream.seek(offset)
+    raw = stream.read(count * entry_size)
+    if len(raw) < count * entry_size:
+        return None
+    return np.frombuffer(raw, dtype=dtype)
+
+
+def _bytes(stream: BinaryIO, section: Any) -> bytes:
+    stream.seek(int(section["offset"]))
+    return stream.read(int(section["size"]))
+
+
+def _build_id(notes: bytes) -> str | None:
+    """The NT_GNU_BUILD_ID descriptor (hex) among a note section's notes."""
+    position = 0
+    while position + 12 <= len(notes):
+        name_size, desc_size, kind = np.frombuffer(notes, dtype="<u4", count=3,
+                                                   offset=position).tolist()
+        name_at = position + 12
+        desc_at = name_at + (name_size + 3) // 4 * 4
+        end = desc_at + (desc_size + 3) // 4 * 4
+        if kind == _NT_GNU_BUILD_ID and notes[name_at:name_at + name_size] == b"GNU\0":
+            return notes[desc_at:desc_at + desc_size].hex()
+        position = end
+    return None

@@ -57,6 +57,22 @@ def kernel_stacks(stack_ids: np.ndarray[Any, Any], stacks: StackResolver) -> pa.
     return _spread(frames, inverse)
 
 
+def stack_column(stacks: list[list[str]]) -> pa.Array:
+    """A list<string> column from one stack per row, each distinct stack converted once
+    (rows repeat a stack across time buckets, threads and CPUs)."""
+    index: dict[tuple[str, ...], int] = {}
+    distinct: list[list[str]] = []
+    rows = np.empty(len(stacks), dtype=np.int32)
+    for row, stack in enumerate(stacks):
+        key = tuple(stack)
+        found = index.get(key)
+        if found is None:
+            found = index[key] = len(distinct)
+            distinct.append(stack)
+        rows[row] = found
+    return _spread(distinct, rows)
+
+
 def _spread(frames: list[list[str]], inverse: np.ndarray[Any, Any]) -> pa.Array:
     """One list per event from one list per distinct stack (no per-event Python work)."""
     distinct = pa.array(frames, pa.list_(pa.string()))

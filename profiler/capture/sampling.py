@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from profiler.capture.events import stack_column
 from profiler.capture.mapdrain import batch_lookup_and_delete
 from profiler.capture.perfmap import read_perf_map, request_perf_map
 from profiler.capture.pystacks import PythonSamplingReport, PythonStacks
@@ -236,8 +237,8 @@ class SampleCollector:
             "pid": np.array([r.pid for r in rows], dtype=np.int32),
             "tid": np.array([r.tid for r in rows], dtype=np.int32),
             "cpu": np.array([r.cpu for r in rows], dtype=np.int32),
-            "user_stack": [finish(r.user, maps.get(r.pid)) for r in rows],
-            "kernel_stack": [r.kernel for r in rows],
+            "user_stack": stack_column([finish(r.user, maps.get(r.pid)) for r in rows]),
+            "kernel_stack": stack_column([r.kernel for r in rows]),
             "count": np.array([r.count for r in rows], dtype=np.int64),
         })
         self.report.rows += len(rows)

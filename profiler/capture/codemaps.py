@@ -30,6 +30,24 @@ class _ProcessMaps:
     starts: list[int]
     mappings: list[Mapping]
     read_at: float
+    # Anonymous executable ranges (a JVM's code cache): an address there is JIT code, not a
+    # library mapped since the last read, so it needs no re-read of a long maps file.
+    anonymous: list[tuple[int, int]] = field(default_factory=list)
+
+    def is_anonymous_code(self, address: int) -> bool:
+        index = bisect.bisect_right(self.anonymous, (address, 1 << 64)) - 1
+        return index >= 0 and address < self.anonymous[index][1]
+
+
+def anonymous_code(text: str) -> list[tuple[int, int]]:
+    """The executable mappings of no file in a /proc/PID/maps text, sorted by start."""
+    found = []
+    for line in text.splitlines():
+        fields = line.split(maxsplit=5)
+        if "x" in fields[1] and (len(fields) == 5 or not fields[5].startswith(("/", "["))):
+            low, high = fields[0].split("-")
+            found.append((int(low, 16), int(high, 16)))
+    return sorted(found)
 
 
 def parse_maps(text: str) -> list[Mapping]:
@@ -59,6 +77,7 @@ class CodeMaps:
         """The executable file mapping holding ``address``, None for anonymous code."""
         maps = self._pids.get(pid)
         if maps is None or (self._find(maps, address) is None
+                            and not maps.is_anonymous_code(address)
                             and time.monotonic() - maps.read_at >= _REREAD_AFTER_S):
             maps = self._read(pid)
         return self._find(maps, address)
@@ -69,10 +88,12 @@ class CodeMaps:
     def _read(self, pid: int) -> _ProcessMaps:
         try:
             with open(f"/proc/{pid}/maps") as handle:
-                mappings = parse_maps(handle.read())
+                text = handle.read()
         except OSError:
-            mappings = []
-        maps = _ProcessMaps([m.start for m in mappings], mappings, time.monotonic())
+            text = ""
+        mappings = parse_maps(text)
+        maps = _ProcessMaps([m.start for m in mappings], mappings, time.monotonic(),
+                            anonymous_code(text))
         self._pids[pid] = maps
         return maps
 

@@ -9,7 +9,6 @@ symbol lookups half of the collector's CPU time. The symbol table is read as one
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import functools
 import os
 from typing import Any
@@ -156,11 +155,8 @@ def _demangle(name: str) -> str:
 @functools.cache
 def _cxa_demangle() -> tuple[Any, Any] | None:
     """libstdc++'s ``__cxa_demangle`` and libc's ``free`` (None without libstdc++)."""
-    library = ctypes.util.find_library("stdc++")
-    if library is None:
-        return None
-    try:
-        function = ctypes.CDLL(library).__cxa_demangle
+    try:  # by soname: find_library would run `ldconfig -p` (~10 ms)
+        function = ctypes.CDLL("libstdc++.so.6").__cxa_demangle
     except (OSError, AttributeError):
         return None
     function.restype = ctypes.c_void_p

@@ -34,3 +34,28 @@ def test_a_forked_child_maps_a_library_function_to_the_same_file_offset() -> Non
     _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert maps.locate(os.getpid(), 16) is None  # nothing is mapped at address 16
+
+
+def test_anonymous_executable_ranges_are_jit_code_not_a_reason_to_reread() -> None:
+    from profiler.capture.codemaps import _ProcessMaps, anonymous_code
+
+    assert anonymous_code(MAPS + "7fff00000000-7fff00002000 r-xp 00000000 00:00 0 [vdso]\n") \
+        == [(0x7F0000000000, 0x7F0000100000)]
+
+    class CountingMaps(CodeMaps):
+        reads = 0
+
+        def _read(self, pid: int) -> _ProcessMaps:
+            CountingMaps.reads += 1
+            mappings = parse_maps(MAPS)
+            maps = _ProcessMaps([m.start for m in mappings], mappings, 0.0,
+                                anonymous_code(MAPS))
+            self._pids[pid] = maps
+            return maps
+
+    maps = CountingMaps()
+    assert maps.mapping(1, 0x7F0000000800) is None  # first look reads the maps
+    assert maps.mapping(1, 0x7F0000000900) is None  # JIT code: no second read
+    assert CountingMaps.reads == 1
+    assert maps.mapping(1, 0x10) is None  # unknown and the read is old: read again
+    assert CountingMaps.reads == 2

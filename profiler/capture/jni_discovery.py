@@ -1,4 +1,6 @@
-"""Which native libraries a JVM has mapped, and the ``Java_*`` methods in them.
+"""Which native libraries a JVM has mapped, and the native methods in them: ``Java_*``
+symbols, and for libraries that register their natives by hand (jni_names.RegisteredNatives)
+the local functions of their ``.symtab`` that the library's naming scheme names.
 
 Libraries that Spark's dependencies extract to /tmp are deleted right after loading: the path
 in /proc/PID/maps no longer opens, so every library is read (and later attached) through
@@ -15,7 +17,12 @@ from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
 
-from profiler.capture.jni_names import JAVA_PREFIX, strip_version
+from profiler.capture.jni_names import (
+    JAVA_PREFIX,
+    RegisteredNatives,
+    registered_natives,
+    strip_version,
+)
 
 _FIRST_BYTES = 8
 
@@ -43,7 +50,7 @@ class Mapping:
 
 @dataclass(frozen=True)
 class JniSymbol:
-    """A ``Java_*`` function of a library file."""
+    """A native method's function in a library file (``Java_*`` or a registered native)."""
 
     name: str          # without the @@VERSION suffix
     vaddr: int         # st_value: what BCC's attach_uprobe(addr=...) takes
@@ -107,25 +114,42 @@ def _file_offset(segments: list[tuple[int, int, int]], vaddr: int) -> int | None
     return None
 
 
-def _java_symbols(elf: ELFFile) -> Iterator[tuple[str, int]]:
-    section = elf.get_section_by_name(".dynsym")
+def _functions(elf: ELFFile, section_name: str) -> Iterator[tuple[str, int]]:
+    """Defined functions of one symbol table: (name without @@VERSION, st_value)."""
+    section = elf.get_section_by_name(section_name)
     if not isinstance(section, SymbolTableSection):
         return
     for symbol in section.iter_symbols():
-        if (symbol.name.startswith(JAVA_PREFIX) and symbol["st_info"]["type"] == "STT_FUNC"
-                and symbol["st_shndx"] != "SHN_UNDEF" and symbol["st_value"]):
+        if (symbol["st_info"]["type"] == "STT_FUNC" and symbol["st_shndx"] != "SHN_UNDEF"
+                and symbol["st_value"]):
             yield strip_version(symbol.name), int(symbol["st_value"])
 
 
-def java_symbols(path: str) -> list[JniSymbol]:
-    """Every defined ``Java_*`` function of an ELF file with its first code bytes; [] when
-    the file cannot be read as ELF."""
+def _native_functions(elf: ELFFile,
+                      schemes: tuple[RegisteredNatives, ...]) -> Iterator[tuple[str, int]]:
+    """``Java_*`` functions of .dynsym, then the registered natives of .symtab (local
+    functions, so only there; a stripped library has none to offer)."""
+    for name, vaddr in _functions(elf, ".dynsym"):
+        if name.startswith(JAVA_PREFIX):
+            yield name, vaddr
+    if schemes:
+        for name, vaddr in _functions(elf, ".symtab"):
+            if any(scheme.name(name) is not None for scheme in schemes):
+                yield name, vaddr
+
+
+def java_symbols(path: str, library: str = "") -> list[JniSymbol]:
+    """Every defined native-method function of an ELF file with its first code bytes: its
+    ``Java_*`` symbols, and the registered natives of the naming schemes that apply to
+    ``library`` (the path the process maps it under; ``path`` may be a map_files link). []
+    when the file cannot be read as ELF."""
+    schemes = registered_natives(library or path)
     try:
         with open(path, "rb") as handle:
             elf = ELFFile(handle)
             segments = _load_segments(elf)
             found: dict[str, JniSymbol] = {}
-            for name, vaddr in _java_symbols(elf):
+            for name, vaddr in _native_functions(elf, schemes):
                 offset = _file_offset(segments, vaddr)
                 if offset is None or name in found:
                     continue

@@ -1,4 +1,5 @@
-"""JNI native-method tracing: find ``Java_*`` methods in tracked JVMs, attach uprobes to them
+"""JNI native-method tracing: find native methods (``Java_*`` and registered ones, see
+jni_names.RegisteredNatives) in tracked JVMs, attach uprobes to them
 (bpf/jni.c), drain the per-call aggregates into the ``jni`` table, enforce the cost guard.
 
 Uprobes work on a file's inode, so each library file is attached once (through
@@ -145,7 +146,7 @@ class JniTracer:
         path = map_files_path(pid, mappings[0])
         library = mappings[0].path
         methods = jni_names.default_methods(library, self._options.include)
-        chosen = [s for s in java_symbols(path) if self._wanted(library, s, methods)]
+        chosen = [s for s in java_symbols(path, library) if self._wanted(library, s, methods)]
         if self._programs is not None:
             attached = self._link_all(key, path, chosen)
         else:
@@ -267,7 +268,7 @@ class JniTracer:
 
     def _write(self, keys: np.ndarray[Any, Any], vals: np.ndarray[Any, Any],
                methods: list[_Method | None]) -> None:
-        names = [jni_names.demangle(m.symbol) if m else ("[unknown]", f"0x{int(k['ip']):x}")
+        names = [jni_names.native_name(m.symbol) if m else ("[unknown]", f"0x{int(k['ip']):x}")
                  for m, k in zip(methods, keys, strict=True)]
         self.report.unknown_address_calls += int(sum(
             int(v["calls"]) for m, v in zip(methods, vals, strict=True) if m is None))

@@ -90,7 +90,7 @@ class BoundaryCapture:
         if self.jni is not None:
             jni = self.jni.stop()
             report.jni = jni.as_meta()
-            report.probes_attached.extend(f"uprobe:{lib} ({count} Java_* methods)"
+            report.probes_attached.extend(f"uprobe:{lib} ({count} native methods)"
                                           for lib, count in jni.libraries.items())
             if jni.detached:
                 report.notices.append(f"JNI cost guard detached {len(jni.detached)} busy "

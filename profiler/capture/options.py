@@ -42,7 +42,7 @@ class CaptureOptions:
     stream_buffer_pages: int = 256  # per-CPU pages of the slow-call / off-CPU perf buffers
     sample: bool = True  # on-CPU stack sampling (perf cpu-clock, bpf/stacks.c)
     sample_hz: int = 49
-    jni: bool = True  # uprobes on the Java_* methods of the default/included libraries
+    jni: bool = True  # uprobes on the native methods of the default/included libraries
     jni_include: tuple[str, ...] = ()  # library basename or symbol / Class.method globs
     jni_exclude: tuple[str, ...] = ()
     jni_calls_per_s: int = 3_000  # a method called more often is detached (cost guard)

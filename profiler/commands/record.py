@@ -54,8 +54,8 @@ Examples:
 @click.option("--sample-hz", type=click.IntRange(min=1, max=10_000), default=49,
               show_default=True, help="On-CPU sampling frequency per CPU.")
 @click.option("--jni/--no-jni", default=True, show_default=True,
-              help="Time JNI native methods (uprobes on Java_* symbols of codec, NIO, zip "
-                   "and netty libraries).")
+              help="Time JNI native methods (uprobes on the Java_* symbols of codec, NIO "
+                   "and zip libraries and on Netty epoll's registered natives).")
 @click.option("--jni-include", multiple=True, metavar="GLOB",
               help="Also trace these libraries (basename glob, e.g. 'libarrow*') or force "
                    "methods past the cost guard ('Java_*Deflater*', 'Class.method'). "

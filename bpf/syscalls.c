@@ -75,6 +75,18 @@ static __always_inline u64 fd_gen_key(u32 tgid, s32 fd)
 {
     return ((u64)tgid << 32) | (u32)fd;
 }
+
+/* The fd now names something else (closed, or dup2'ed over): its next generation. */
+static __always_inline void next_fd_generation(u32 tgid, s32 fd)
+{
+    u64 gen_key = fd_gen_key(tgid, fd);
+    u32 zero_gen = 0;
+    u32 *gen = fd_gen.lookup_or_try_init(&gen_key, &zero_gen);
+    if (gen)
+        *gen += 1;
+    else
+        stat_add(STAT_AGG_FULL);
+}
 struct fdio_val {
     u64 calls;
     u64 bytes;
@@ -238,13 +250,7 @@ static __always_inline void stream_fd_event(struct bpf_raw_tracepoint_args *ctx,
             return;
         ev->type = SOCK_CLOSE;
         ev->fd = (s32)call->arg0;
-        u64 gen_key = fd_gen_key(ev->pid, ev->fd);
-        u32 zero_gen = 0;
-        u32 *gen = fd_gen.lookup_or_try_init(&gen_key, &zero_gen);
-        if (gen)
-            *gen += 1;
-        else
-            stat_add(STAT_AGG_FULL);
+        next_fd_generation(ev->pid, ev->fd);
     } else if (flags & FL_DUP) {
         if (ret < 0)
             return;
@@ -255,13 +261,7 @@ static __always_inline void stream_fd_event(struct bpf_raw_tracepoint_args *ctx,
             /* dup2/dup3 onto a number closes what it held: a new generation, as a close
              * would (user space counts the same from newstate). */
             ev->newstate = 1;
-            u64 gen_key = fd_gen_key(ev->pid, ev->fd);
-            u32 zero_gen = 0;
-            u32 *gen = fd_gen.lookup_or_try_init(&gen_key, &zero_gen);
-            if (gen)
-                *gen += 1;
-            else
-                stat_add(STAT_AGG_FULL);
+            next_fd_generation(ev->pid, ev->fd);
         }
     } else if (flags & FL_EPOLL_CTL) {
         if (ret < 0)

@@ -18,6 +18,7 @@ from profiler.capture.jni_tracer import JniOptions, JniTracer
 from profiler.capture.options import CaptureOptions, CaptureReport
 from profiler.capture.processes import ProcessInfo
 from profiler.capture.sampling import SampleCollector
+from profiler.capture.stacks import StackResolver
 from profiler.rundir.writer import RunWriter
 
 _JVM_ROLES = frozenset({roles.DRIVER_JVM, roles.EXECUTOR_JVM})
@@ -39,10 +40,11 @@ class BoundaryCapture:
         self.jni_iface: JniInterfaceTracer | None = None
         self._failed: dict[str, str] = {}
 
-    def start(self, bpf: Any, lib: Any, families: list[str]) -> None:
+    def start(self, bpf: Any, lib: Any, families: list[str], stacks: StackResolver) -> None:
+        """``stacks``: the capture's one symbolizer (each file's symbols loaded once)."""
         if "stacks" in families:
             sampler = SampleCollector(bpf, lib, self._writer, self._options.sample_hz,
-                                      self._is_jvm_pid)
+                                      self._is_jvm_pid, stacks)
             try:
                 sampler.attach()
                 self.sampler = sampler
@@ -53,7 +55,8 @@ class BoundaryCapture:
                                  self._options.jni_calls_per_s)
             self.jni = JniTracer(bpf, lib, self._writer, options, self._live_jvms)
         if "jni_iface" in families:
-            self.jni_iface = JniInterfaceTracer(bpf, lib, self._writer, self._live_jvms)
+            self.jni_iface = JniInterfaceTracer(bpf, lib, self._writer, self._live_jvms,
+                                                stacks)
 
     def _is_jvm_pid(self, pid: int) -> bool:
         return any(p.pid == pid and is_jvm(p) for p in self._processes())

@@ -39,28 +39,29 @@ class _ProcessMaps:
         return index >= 0 and address < self.anonymous[index][1]
 
 
-def anonymous_code(text: str) -> list[tuple[int, int]]:
-    """The executable mappings of no file in a /proc/PID/maps text, sorted by start."""
-    found = []
+def parse_code_maps(text: str) -> tuple[list[Mapping], list[tuple[int, int]]]:
+    """From a /proc/PID/maps text, in one pass: the executable file mappings and the
+    executable ranges of no file (JIT code), each sorted by start."""
+    files: list[Mapping] = []
+    anonymous: list[tuple[int, int]] = []
     for line in text.splitlines():
         fields = line.split(maxsplit=5)
-        if "x" in fields[1] and (len(fields) == 5 or not fields[5].startswith(("/", "["))):
-            low, high = fields[0].split("-")
-            found.append((int(low, 16), int(high, 16)))
-    return sorted(found)
+        if len(fields) < 5 or "x" not in fields[1]:
+            continue
+        low, high = (int(bound, 16) for bound in fields[0].split("-"))
+        if len(fields) == 6 and fields[5].startswith("/"):
+            files.append(Mapping(low, high, int(fields[2], 16),
+                                 f"{fields[3]}:{fields[4]}:{fields[5]}"))
+        elif len(fields) == 5 or not fields[5].startswith("["):
+            anonymous.append((low, high))
+    files.sort(key=lambda m: m.start)
+    anonymous.sort()
+    return files, anonymous
 
 
 def parse_maps(text: str) -> list[Mapping]:
     """The executable file mappings of a /proc/PID/maps text, sorted by start."""
-    found = []
-    for line in text.splitlines():
-        fields = line.split(maxsplit=5)
-        if len(fields) == 6 and "x" in fields[1] and fields[5].startswith("/"):
-            low, high = fields[0].split("-")
-            found.append(Mapping(int(low, 16), int(high, 16), int(fields[2], 16),
-                                  f"{fields[3]}:{fields[4]}:{fields[5]}"))
-    found.sort(key=lambda m: m.start)
-    return found
+    return parse_code_maps(text)[0]
 
 
 @dataclass
@@ -91,9 +92,8 @@ class CodeMaps:
                 text = handle.read()
         except OSError:
             text = ""
-        mappings = parse_maps(text)
-        maps = _ProcessMaps([m.start for m in mappings], mappings, time.monotonic(),
-                            anonymous_code(text))
+        mappings, anonymous = parse_code_maps(text)
+        maps = _ProcessMaps([m.start for m in mappings], mappings, time.monotonic(), anonymous)
         self._pids[pid] = maps
         return maps
 

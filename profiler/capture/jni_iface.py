@@ -38,6 +38,7 @@ from profiler.capture.jni_refs import GlobalRefTracker
 from profiler.capture.jni_tracer import close_links, close_uprobes
 from profiler.capture.mapdrain import batch_lookup_and_delete, merge_rows
 from profiler.capture.procfs import read_cmdline
+from profiler.capture.stacks import StackResolver
 from profiler.capture.uprobe_multi import link_uprobes, load_for_multi
 from profiler.capture.usdt_args import NO_ARG, ArgLocation, argument
 from profiler.host.elf import usdt_probes
@@ -87,7 +88,7 @@ class JniInterfaceReport:
 
 class JniInterfaceTracer:
     def __init__(self, bpf: Any, lib: Any, writer: RunWriter,
-                 jvm_pids: Callable[[], Sequence[int]]) -> None:
+                 jvm_pids: Callable[[], Sequence[int]], stacks: StackResolver) -> None:
         self._bpf = bpf
         self._lib = lib
         self._writer = writer
@@ -102,7 +103,7 @@ class JniInterfaceTracer:
             self._program = None
         self._active = 0
         self._refs: dict[int, list[int]] = {}  # pid -> [created, deleted]
-        self._ref_sites = GlobalRefTracker(bpf, lib, writer)
+        self._ref_sites = GlobalRefTracker(bpf, lib, writer, stacks)
         self.report = JniInterfaceReport()
 
     def scan(self) -> None:

@@ -54,11 +54,11 @@ def caller_of(frames: list[str]) -> tuple[str, str]:
 
 
 class GlobalRefTracker:
-    def __init__(self, bpf: Any, lib: Any, writer: RunWriter) -> None:
+    def __init__(self, bpf: Any, lib: Any, writer: RunWriter, stacks: StackResolver) -> None:
         self._bpf = bpf
         self._lib = lib
         self._writer = writer
-        self._stacks = StackResolver(bpf)
+        self._stacks = stacks
         self._frames: dict[SiteKey, list[str]] = {}
 
     def name_new_sites(self) -> None:

@@ -25,7 +25,7 @@ from profiler.capture.mapdrain import batch_lookup_and_delete
 from profiler.capture.perfmap import read_perf_map, request_perf_map
 from profiler.capture.pystacks import PythonSamplingReport, PythonStacks
 from profiler.capture.stackmap import StackReader
-from profiler.capture.stacks import MISSING_KERNEL, MISSING_USER
+from profiler.capture.stacks import MISSING_KERNEL, MISSING_USER, StackResolver
 from profiler.capture.symbols import Frame, FrameNamer, process_uid
 from profiler.rundir.writer import RunWriter
 
@@ -37,7 +37,6 @@ SAMPLE_VAL = np.dtype("<u8")
 NO_KERNEL_STACK = -1
 _CAPACITY = 32768
 _DRAINS_AFTER_EXIT = 2
-_MAX_KERNEL_NAMES = 100_000
 STAT_NAMES = ("samples", "sample_map_full", "sample_user_stack_failed",
               "sample_kernel_stack_failed", "sample_python_stacks",
               "sample_python_thread_missing", "sample_python_map_full",
@@ -81,20 +80,21 @@ class SamplingReport:
 
 class SampleCollector:
     def __init__(self, bpf: Any, lib: Any, writer: RunWriter, hz: int,
-                 is_jvm: Callable[[int], bool]) -> None:
+                 is_jvm: Callable[[int], bool], stacks: StackResolver) -> None:
         """``is_jvm(pid)``: whether unnamed addresses of ``pid`` may be JIT code that its
-        perf map will name (others become ``[unknown]`` at once)."""
+        perf map will name (others become ``[unknown]`` at once); ``stacks``: the capture's
+        symbol authority, whose file and kernel symbol tables the samples share."""
         self._bpf = bpf
         self._lib = lib
         self._writer = writer
         self._is_jvm = is_jvm
-        self._namer = FrameNamer.for_host()
+        self._stacks = stacks
+        self._namer = FrameNamer.for_symbols(stacks.user_symbols)
         self._active = 0
         self._held: dict[int, list[_Row]] = {}
         self._uids: dict[int, int] = {}
         self._exited: dict[int, int] = {}  # pid -> drains since its exit
         self._kernel_cache: dict[int, list[str]] = {}
-        self._kernel_names: dict[int, str] = {}
         self._python = PythonStacks(bpf, lib)
         self.report = SamplingReport(hz=hz, python=self._python.report)
 
@@ -116,7 +116,6 @@ class SampleCollector:
     def drain(self) -> None:
         """Name and write the quiet copy's samples, then make it the active one."""
         started = time.thread_time()
-        self._namer.generation += 1
         quiet = 1 - self._active
         self._python.look_ahead(self._active)
         self._drain_copy(quiet)
@@ -186,19 +185,10 @@ class SampleCollector:
 
     def _kernel(self, stacks: StackReader, stack_id: int) -> list[str]:
         addresses = stacks.addresses(stack_id)
-        frames = ([self._kernel_symbol(addr) for addr in addresses] if addresses
+        frames = ([self._stacks.kernel_symbol(addr) for addr in addresses] if addresses
                   else [MISSING_KERNEL])
         self._kernel_cache[stack_id] = frames
         return frames
-
-    def _kernel_symbol(self, address: int) -> str:
-        """Kernel addresses keep their names for the whole run (stack ids do not)."""
-        name = self._kernel_names.get(address)
-        if name is None:
-            if len(self._kernel_names) > _MAX_KERNEL_NAMES:
-                self._kernel_names.clear()
-            name = self._kernel_names[address] = _text(self._bpf.ksym(address))
-        return name
 
     def _hold(self, row: _Row) -> None:
         if row.pid not in self._uids:

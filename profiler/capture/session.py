@@ -111,17 +111,18 @@ class CaptureSession:
         self._rings.start()
         self._drainer = MapDrainer(bpf, _libbcc(), self._aggregates(program.families))
         self._drainer.drain()  # selects copy 0 and starts the clock of the first interval
-        self._boundary.start(bpf, _libbcc(), program.families)
         self._stacks = StackResolver(bpf)
+        self._boundary.start(bpf, _libbcc(), program.families, self._stacks)
         self._stats_fd = selfcost.enable_bpf_stats()
         if self._stats_fd is None:
             self._report.notices.append("BPF run-time statistics unavailable: self-cost "
                                         "excludes the programs' own run time")
         self._next_drain = time.monotonic() + self.options.drain_interval_s
         self._cpu_at_start = selfcost.collector_cpu_ns()  # compile time is reported apart
-        # The kernel's symbol table (~0.1 s to load) serves off-CPU and sampled stacks alike:
-        # loaded once here, inside the capture's cost but outside either path's own share.
-        self._stacks.load_kernel_symbols()
+        if self._stacks.has_stacks or self._boundary.sampler is not None:
+            # The kernel's symbol table (~0.1 s to load) serves off-CPU and sampled stacks
+            # alike: loaded once here, inside the capture's cost but outside either share.
+            self._stacks.load_kernel_symbols()
 
     def _fill_syscall_flags(self, bpf: Any) -> None:
         from bcc.syscall import syscalls

@@ -34,7 +34,7 @@ class StackResolver:
         # Different stacks share most frames: one lookup per (pid, address) instead of one
         # per frame of every new stack.
         self._symbols: dict[int, dict[int, str]] = {}  # pid -> address -> frame
-        self._user_symbols = UserSymbols()
+        self.user_symbols = UserSymbols()  # shared with the sampler (one load per file)
         # pid -> (the JVM's perf map or None, checked at): JIT code of a JVM that wrote one
         self._perf_maps: dict[int, tuple[PerfMap | None, float]] = {}
         self.missing_user = 0
@@ -65,7 +65,7 @@ class StackResolver:
         if name is None:
             if len(names) > _MAX_CACHED_SYMBOLS:
                 names.clear()
-            name = self._user_symbols.sym(addr, pid)
+            name = self.user_symbols.sym(addr, pid)
             if name == UNKNOWN_FRAME:  # anonymous code: JIT, named if the JVM wrote its map
                 perf_map = self._perf_map(pid)
                 jit_name = perf_map.name_of(addr) if perf_map is not None else None
@@ -88,7 +88,7 @@ class StackResolver:
             self._perf_maps[pid] = known
         return known[0]
 
-    def _kernel_symbol(self, addr: int) -> str:
+    def kernel_symbol(self, addr: int) -> str:
         names = self._symbols.setdefault(-1, {})  # pid -1: the kernel's
         name = names.get(addr)
         if name is None:
@@ -96,9 +96,14 @@ class StackResolver:
             names[addr] = name
         return name
 
+    @property
+    def has_stacks(self) -> bool:
+        """Whether the program takes off-CPU or slow-syscall stacks."""
+        return self._reader is not None
+
     def load_kernel_symbols(self) -> None:
         """Read /proc/kallsyms now (BCC keeps one table per process, shared by every user)."""
-        self._kernel_symbol(0)
+        self.kernel_symbol(0)
 
     def kernel(self, stack_id: int) -> list[str]:
         frames = self._kernel.get(stack_id)
@@ -108,7 +113,7 @@ class StackResolver:
         if not addresses:
             self.missing_kernel += 1
             return [MISSING_KERNEL]
-        frames = [self._kernel_symbol(addr) for addr in addresses]
+        frames = [self.kernel_symbol(addr) for addr in addresses]
         if len(self._kernel) > _MAX_CACHED:
             self._kernel.clear()
         self._kernel[stack_id] = frames
@@ -117,7 +122,7 @@ class StackResolver:
     def forget_process(self, pid: int) -> None:
         """Drop what was cached for an exited process (its memory would only grow)."""
         self._symbols.pop(pid, None)
-        self._user_symbols.forget(pid)
+        self.user_symbols.forget(pid)
         self._perf_maps.pop(pid, None)
 
 

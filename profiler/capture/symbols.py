@@ -9,11 +9,9 @@ number and named later from the JVM's perf map (written when the JVM exits), or 
 
 from __future__ import annotations
 
-import bisect
 import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from profiler.capture.perfmap import PerfMap, jit_frame
 from profiler.capture.usersyms import UserSymbols
@@ -27,38 +25,23 @@ _MAX_CACHED = 200_000
 Frame = str | int
 
 
-@dataclass(frozen=True, order=True)
-class CodeMapping:
-    """An executable mapping of a file in a process: [start, end)."""
-
-    start: int
-    end: int
-
-
 class FrameNamer:
     def __init__(self, symbolize: Callable[[int, int], bytes | str],
-                 code_ranges: Callable[[int], list[CodeMapping]] | None = None,
                  forget: Callable[[int], None] | None = None) -> None:
         """``symbolize(address, pid)`` names an address like BCC's ``BPF.sym(addr, pid,
         show_module=True)``: ``b"name [module]"``, ``b"[unknown] [module]"``, or plain
-        ``b"[unknown]"`` outside every mapped file. ``code_ranges(pid)``, when given, lists
-        the process's file-backed executable mappings: addresses outside them (JIT code,
-        most frames of a JVM) are left for the perf map without asking a symbolizer that is
-        slow to say "unknown". ``forget(pid)`` drops the symbolizer's state of a process."""
+        ``b"[unknown]"`` outside every mapped file (kept as the address, for the perf map).
+        ``forget(pid)`` drops the symbolizer's state of a process."""
         self._symbolize = symbolize
-        self._code_ranges = code_ranges
         self._forget = forget
-        self._ranges: dict[int, tuple[list[int], list[CodeMapping], int]] = {}
-        self.generation = 0  # bumped by the caller at each drain: ranges refresh once a drain
         self._cache: dict[tuple[int, int], Frame] = {}
         self.resolved = 0
         self.unresolved = 0
         self.jit_resolved = 0
 
     @classmethod
-    def for_host(cls) -> FrameNamer:
+    def for_symbols(cls, symbols: UserSymbols) -> FrameNamer:
         """Names from the symbol tables of the files the processes map."""
-        symbols = UserSymbols()
         return cls(symbols.sym, forget=symbols.forget)
 
     def frames(self, pid: int, addresses: Sequence[int]) -> list[Frame]:
@@ -74,26 +57,7 @@ class FrameNamer:
             out.append(frame)
         return out
 
-    def _mapping(self, pid: int, address: int) -> CodeMapping | None:
-        assert self._code_ranges is not None
-        known = self._ranges.get(pid)
-        for attempt in range(2):
-            if known is None or (attempt and known[2] != self.generation):
-                mappings = sorted(self._code_ranges(pid))
-                if not mappings and known is not None:  # gone: keep what we knew
-                    mappings = known[1]
-                known = ([m.start for m in mappings], mappings, self.generation)
-                self._ranges[pid] = known
-            index = bisect.bisect_right(known[0], address) - 1
-            if index >= 0 and address < known[1][index].end:
-                return known[1][index]
-            if known[2] == self.generation:
-                return None  # already fresh: a library mapped later is not the reason
-        return None
-
     def _name(self, pid: int, address: int) -> Frame:
-        if self._code_ranges is not None and self._mapping(pid, address) is None:
-            return address
         raw = self._symbolize(address, pid)
         text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
         if text == UNKNOWN:
@@ -127,7 +91,6 @@ class FrameNamer:
     def forget_process(self, pid: int) -> None:
         if self._forget is not None:
             self._forget(pid)
-        self._ranges.pop(pid, None)
         for key in [key for key in self._cache if key[0] == pid]:
             del self._cache[key]
 

@@ -37,19 +37,20 @@ def test_a_forked_child_maps_a_library_function_to_the_same_file_offset() -> Non
 
 
 def test_anonymous_executable_ranges_are_jit_code_not_a_reason_to_reread() -> None:
-    from profiler.capture.codemaps import _ProcessMaps, anonymous_code
+    from profiler.capture.codemaps import _ProcessMaps, parse_code_maps
 
-    assert anonymous_code(MAPS + "7fff00000000-7fff00002000 r-xp 00000000 00:00 0 [vdso]\n") \
-        == [(0x7F0000000000, 0x7F0000100000)]
+    files, anonymous = parse_code_maps(
+        MAPS + "7fff00000000-7fff00002000 r-xp 00000000 00:00 0 [vdso]\n")
+    assert files == parse_maps(MAPS)
+    assert anonymous == [(0x7F0000000000, 0x7F0000100000)]
 
     class CountingMaps(CodeMaps):
         reads = 0
 
         def _read(self, pid: int) -> _ProcessMaps:
             CountingMaps.reads += 1
-            mappings = parse_maps(MAPS)
-            maps = _ProcessMaps([m.start for m in mappings], mappings, 0.0,
-                                anonymous_code(MAPS))
+            mappings, anonymous = parse_code_maps(MAPS)
+            maps = _ProcessMaps([m.start for m in mappings], mappings, 0.0, anonymous)
             self._pids[pid] = maps
             return maps
 

@@ -6,12 +6,7 @@ import os
 from pathlib import Path
 
 from profiler.capture.perfmap import parse_perf_map, read_perf_map
-from profiler.capture.symbols import CodeMapping, FrameNamer
-
-
-def mapping(start: int, end: int) -> CodeMapping:
-    return CodeMapping(start, end)
-
+from profiler.capture.symbols import FrameNamer
 
 MAP_TEXT = """\
 7f0000001000 40 Interpreter
@@ -58,34 +53,16 @@ def test_frames_resolve_now_or_from_the_perf_map() -> None:
                  3: b"[unknown] [python3.11]"}
         return table.get(address, b"[unknown]")
 
-    namer = FrameNamer(symbolize, lambda pid: [mapping(0, 0x1000)])
+    namer = FrameNamer(symbolize)
     frames = namer.frames(7, [1, 2, 3, 0x7F0000001010, 0x99, 0x98])
     assert frames == ["read [libc.so.6]", "[unknown] [libz.so.1]", "[python]",
                       0x7F0000001010, 0x99, 0x98]
-    namer.frames(7, [1, 2])
+    namer.frames(7, [1, 2, 0x7F0000001010])
     assert calls.count(1) == 1  # cached per (pid, address)
-    assert 0x7F0000001010 not in calls  # outside every file: not asked (JIT or garbage)
+    assert calls.count(0x7F0000001010) == 1  # outside every file: kept for the perf map
     perf_map = parse_perf_map(MAP_TEXT)
     assert namer.finish(frames, perf_map) == [
         "read [libc.so.6]", "[unknown] [libz.so.1]", "[python]", "Interpreter [jit]",
         "[unknown]"]  # two unnamed addresses in a row become one frame
     assert namer.jit_resolved == 1
     assert namer.finish([0x7F0000001010], None) == ["[unknown]"]
-
-
-def test_code_ranges_refresh_once_per_generation() -> None:
-    loads: list[int] = []
-
-    def ranges(pid: int) -> list[tuple[int, int]]:
-        loads.append(pid)
-        return ([mapping(0x1000, 0x2000)] if len(loads) < 3
-                else [mapping(0x1000, 0x2000), mapping(0x5000, 0x6000)])
-
-    namer = FrameNamer(lambda address, pid: b"f [lib.so]", ranges)
-    assert namer.frames(1, [0x1800, 0x5800]) == ["f [lib.so]", 0x5800]
-    assert len(loads) == 1  # first load is fresh: a miss does not reload
-    namer.generation += 1
-    assert namer.frames(1, [0x5900]) == [0x5900]  # reloaded once this generation
-    namer.generation += 1
-    assert namer.frames(1, [0x5A00]) == ["f [lib.so]"]  # mapped since
-

@@ -14,28 +14,20 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from bench_sampling import record_command
+
 import profiler
 
 REPO = Path(__file__).resolve().parent.parent
-BIN = REPO / ".venv" / "bin"
 JOBS = {  # name -> (program and arguments, the UDF's function frame prefix)
     "demo": ([str(REPO / "examples" / "demo_job.py")], "py::main.<locals>.scaled ("),
     "cpu-udf": ([str(REPO / "tests" / "integration" / "programs" / "pyframes_job.py")],
                 "py::burn_cpu_sparkprof_test ("),
 }
-
-
-def record(out: Path, job: list[str]) -> None:
-    done = subprocess.run([str(BIN / "sparkprof"), "record", "-o", str(out), "--force",
-                           "--no-jni", "--", str(BIN / "python"), *job],
-                          capture_output=True, text=True, timeout=900, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"sparkprof record failed ({done.returncode}):\n{done.stderr[-3000:]}")
 
 
 def shares(run: Path, udf_prefix: str) -> dict[str, float]:
@@ -68,7 +60,7 @@ def main() -> int:
             results = []
             for _ in range(args.runs):
                 run = Path(tmp) / name
-                record(run, job)
+                record_command(run, ["--no-jni"], job)
                 results.append(shares(run, udf_prefix))
                 r = results[-1]
                 print(f"{name}: {r['worker_samples']} python-worker samples, "

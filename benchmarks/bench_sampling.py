@@ -30,8 +30,14 @@ JVM_ROLES = ("driver-jvm", "executor-jvm")
 
 
 def record(out: Path, flags: list[str], rows: int) -> dict[str, Any]:
+    """examples/demo_job.py recorded with ``flags``; its meta.json."""
+    return record_command(out, flags, [str(JOB), "--rows", str(rows)])
+
+
+def record_command(out: Path, flags: list[str], job: list[str]) -> dict[str, Any]:
+    """``python JOB...`` recorded into ``out`` with ``flags``; its meta.json."""
     done = subprocess.run([str(BIN / "sparkprof"), "record", "-o", str(out), "--force", *flags,
-                           "--", str(BIN / "python"), str(JOB), "--rows", str(rows)],
+                           "--", str(BIN / "python"), *job],
                           capture_output=True, text=True, timeout=900, check=False)
     if done.returncode != 0:
         raise SystemExit(f"sparkprof record failed ({done.returncode}):\n{done.stderr[-3000:]}")

@@ -30,13 +30,15 @@ NET_SYSCALLS: frozenset[str] = frozenset({
     "sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg", "getsockopt",
     "setsockopt", "getsockname", "getpeername",
 })
+# Calls that move file data or can wait on the disk. lseek, fstat/newfstatat/statx and
+# mmap/munmap are left to "other": they never wait on a device, yet the JVM's jar reads make
+# them about half of all traced calls, and each traced call costs ~1.7 us of BPF time here.
 IO_SYSCALLS: frozenset[str] = frozenset({
     "read", "write", "pread64", "pwrite64", "readv", "writev", "preadv", "pwritev",
-    "preadv2", "pwritev2", "open", "openat", "openat2", "creat", "close", "lseek", "fsync",
+    "preadv2", "pwritev2", "open", "openat", "openat2", "creat", "close", "fsync",
     "fdatasync", "sync_file_range", "fallocate", "ftruncate", "sendfile", "splice",
-    "copy_file_range", "io_uring_enter", "io_submit", "io_getevents", "mmap", "munmap",
-    "msync", "fstat", "newfstatat", "statx", "unlink", "unlinkat", "rename", "renameat2",
-    "mkdir", "mkdirat", "getdents64",
+    "copy_file_range", "io_uring_enter", "io_submit", "io_getevents", "msync", "unlink",
+    "unlinkat", "rename", "renameat2", "mkdir", "mkdirat", "getdents64",
 })
 # Data-moving calls whose first argument is the fd and whose result is a byte count.
 FD_READ_SYSCALLS: frozenset[str] = frozenset({

@@ -34,6 +34,11 @@ class _ProcessMaps:
     # library mapped since the last read, so it needs no re-read of a long maps file.
     anonymous: list[tuple[int, int]] = field(default_factory=list)
 
+    @classmethod
+    def from_text(cls, text: str, read_at: float) -> _ProcessMaps:
+        mappings, anonymous = parse_code_maps(text)
+        return cls([m.start for m in mappings], mappings, read_at, anonymous)
+
     def is_anonymous_code(self, address: int) -> bool:
         index = bisect.bisect_right(self.anonymous, (address, 1 << 64)) - 1
         return index >= 0 and address < self.anonymous[index][1]
@@ -57,11 +62,6 @@ def parse_code_maps(text: str) -> tuple[list[Mapping], list[tuple[int, int]]]:
     files.sort(key=lambda m: m.start)
     anonymous.sort()
     return files, anonymous
-
-
-def parse_maps(text: str) -> list[Mapping]:
-    """The executable file mappings of a /proc/PID/maps text, sorted by start."""
-    return parse_code_maps(text)[0]
 
 
 @dataclass
@@ -92,8 +92,7 @@ class CodeMaps:
                 text = handle.read()
         except OSError:
             text = ""
-        mappings, anonymous = parse_code_maps(text)
-        maps = _ProcessMaps([m.start for m in mappings], mappings, time.monotonic(), anonymous)
+        maps = _ProcessMaps.from_text(text, time.monotonic())
         self._pids[pid] = maps
         return maps
 

@@ -29,7 +29,8 @@ _PHDR = np.dtype([("type", "<u4"), ("flags", "<u4"), ("offset", "<u8"), ("vaddr"
 _SHDR = np.dtype([("name", "<u4"), ("type", "<u4"), ("flags", "<u8"), ("addr", "<u8"),
                   ("offset", "<u8"), ("size", "<u8"), ("link", "<u4"), ("info", "<u4"),
                   ("addralign", "<u8"), ("entsize", "<u8")])
-SYMBOL_SIZE = 24  # sizeof(Elf64_Sym)
+ELF64_SYM = np.dtype([("name", "<u4"), ("info", "u1"), ("other", "u1"), ("shndx", "<u2"),
+                      ("value", "<u8"), ("size", "<u8")])
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def read_headers(stream: BinaryIO) -> ElfHeaders | None:
     build_id = None
     for section in sections:
         kind = int(section["type"])
-        if kind in (_SHT_SYMTAB, _SHT_DYNSYM) and int(section["entsize"]) == SYMBOL_SIZE:
+        if kind in (_SHT_SYMTAB, _SHT_DYNSYM) and int(section["entsize"]) == ELF64_SYM.itemsize:
             link = int(section["link"])
             if link >= len(sections):
                 continue

@@ -15,10 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from profiler.capture.elfheaders import Segment, SymbolTable, read_headers
+from profiler.capture.elfheaders import ELF64_SYM, Segment, SymbolTable, read_headers
 
-_ELF64_SYM = np.dtype([("name", "<u4"), ("info", "u1"), ("other", "u1"), ("shndx", "<u2"),
-                       ("value", "<u8"), ("size", "<u8")])
 _STT_FUNC = 2
 _STT_GNU_IFUNC = 10
 # Of aliases at one address, name the GLOBAL one first, then WEAK, then LOCAL (by st_bind).
@@ -65,8 +63,8 @@ class ElfSymbols:
                      segments: tuple[Segment, ...]) -> ElfSymbols:
         parts, strtabs, base = [], [], 0
         for raw, strtab in tables:
-            symbols = np.frombuffer(raw[:len(raw) // _ELF64_SYM.itemsize * _ELF64_SYM.itemsize],
-                                    dtype=_ELF64_SYM)
+            symbols = np.frombuffer(raw[:len(raw) // ELF64_SYM.itemsize * ELF64_SYM.itemsize],
+                                    dtype=ELF64_SYM)
             kind = symbols["info"] & 0xF
             keep = ((kind == _STT_FUNC) | (kind == _STT_GNU_IFUNC)) & (
                 symbols["shndx"] != 0) & (symbols["value"] != 0)

@@ -233,7 +233,3 @@ class SampleCollector:
         })
         self.report.rows += len(rows)
         self.report.samples += sum(r.count for r in rows)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value

@@ -111,7 +111,7 @@ class CaptureSession:
         self._rings.start()
         self._drainer = MapDrainer(bpf, _libbcc(), self._aggregates(program.families))
         self._drainer.drain()  # selects copy 0 and starts the clock of the first interval
-        self._stacks = StackResolver(bpf)
+        self._stacks = StackResolver(bpf, _libbcc())
         self._boundary.start(bpf, _libbcc(), program.families, self._stacks)
         self._stats_fd = selfcost.enable_bpf_stats()
         if self._stats_fd is None:

@@ -24,9 +24,8 @@ _MAX_CACHED_SYMBOLS = 200_000  # per process
 
 
 class StackResolver:
-    def __init__(self, bpf: Any) -> None:
-        from bcc.libbcc import lib
-
+    def __init__(self, bpf: Any, lib: Any) -> None:
+        """``lib``: BCC's libbcc (stacks are read with its bpf_lookup_elem)."""
         self._bpf = bpf
         self._reader = StackReader(bpf[b"stacks"], lib) if has_table(bpf, "stacks") else None
         self._user: dict[tuple[int, int], list[str]] = {}

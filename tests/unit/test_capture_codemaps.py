@@ -5,7 +5,7 @@ from __future__ import annotations
 import ctypes
 import os
 
-from profiler.capture.codemaps import CodeMaps, parse_maps
+from profiler.capture.codemaps import CodeMaps, parse_code_maps
 
 MAPS = """\
 55d0a0000000-55d0a0001000 r--p 00000000 08:01 1234 /usr/bin/python3.11
@@ -16,7 +16,7 @@ MAPS = """\
 
 
 def test_only_executable_file_mappings_are_kept_with_their_offsets() -> None:
-    found = parse_maps(MAPS)
+    found, _ = parse_code_maps(MAPS)
     assert [(m.start, m.offset) for m in found] == [(0x55D0A0001000, 0x1000),
                                                      (0x7F1000000000, 0x28000)]
     assert found[0].file == "08:01:1234:/usr/bin/python3.11"
@@ -37,11 +37,11 @@ def test_a_forked_child_maps_a_library_function_to_the_same_file_offset() -> Non
 
 
 def test_anonymous_executable_ranges_are_jit_code_not_a_reason_to_reread() -> None:
-    from profiler.capture.codemaps import _ProcessMaps, parse_code_maps
+    from profiler.capture.codemaps import _ProcessMaps
 
     files, anonymous = parse_code_maps(
         MAPS + "7fff00000000-7fff00002000 r-xp 00000000 00:00 0 [vdso]\n")
-    assert files == parse_maps(MAPS)
+    assert files == parse_code_maps(MAPS)[0]  # [vdso] is neither a file nor JIT code
     assert anonymous == [(0x7F0000000000, 0x7F0000100000)]
 
     class CountingMaps(CodeMaps):
@@ -49,8 +49,7 @@ def test_anonymous_executable_ranges_are_jit_code_not_a_reason_to_reread() -> No
 
         def _read(self, pid: int) -> _ProcessMaps:
             CountingMaps.reads += 1
-            mappings, anonymous = parse_code_maps(MAPS)
-            maps = _ProcessMaps([m.start for m in mappings], mappings, 0.0, anonymous)
+            maps = _ProcessMaps.from_text(MAPS, 0.0)
             self._pids[pid] = maps
             return maps
 

@@ -1,5 +1,5 @@
-/** JNI interface truth for sparkprof: global references created and deleted, and bytes
- * copied, in known numbers (see reftest.c and tests/integration/test_jni_refs.py).
+/** JNI interface truth for sparkprof: global and local references created and deleted, and
+ * bytes copied, in known numbers (see reftest.c and tests/integration/test_jni_refs.py).
  * Usage: java RefLeak LIBPATH WAIT_MS LINGER_MS
  *        java RefLeak bench LIBPATH WAIT_MS CALLS (benchmarks/bench_jni_iface.py) */
 public class RefLeak {
@@ -10,6 +10,8 @@ public class RefLeak {
     static native long setInts(int[] array, int calls, int length);
     static native long longElements(long[] array, int commits, int aborts);
     static native long stringRegions(String text, int calls, int length, int utfCalls);
+    static native void newArrays(int count);
+    static native void newStrings(Object target, int count, int deleted);
 
     public static void main(String[] args) throws Exception {
         if (args[0].equals("bench")) {
@@ -62,6 +64,8 @@ public class RefLeak {
         leakGlobals(target, 300, 120);
         balancedGlobals(target, 50);
         weakGlobals(target, 40, 15);
+        newArrays(120);
+        newStrings(target, 400, 150);
         long copied = copyBytes(new byte[4096], 1000, 100);
         copied += setInts(new int[64], 500, 32);
         copied += longElements(new long[64], 100, 100);

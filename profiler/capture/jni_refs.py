@@ -43,12 +43,16 @@ def split_frame(frame: str) -> tuple[str, str | None]:
 
 
 def caller_of(frames: list[str]) -> tuple[str, str]:
-    """(library, symbol) of the first frame outside libjvm, leaf first: the native code that
-    called the JNI function. ``[unknown]`` when the walk holds no such frame."""
+    """(library, symbol) of the first frame after the leading libjvm ones, leaf first: the
+    code that called the JNI function. ``[unknown]`` when that frame is anonymous code (Java
+    code calling the JNI function itself: ``Class.getSuperclass`` is bound straight to
+    ``GetSuperclass``) or the walk holds none; the frames beyond it are not searched, as they
+    belong to other functions."""
     for frame in frames:
         name, module = split_frame(frame)
-        if module is not None and module != VM_LIBRARY:
-            return module, name
+        if module == VM_LIBRARY:
+            continue
+        return (module, name) if module is not None else (UNKNOWN_CALLER, UNKNOWN_CALLER)
     return UNKNOWN_CALLER, UNKNOWN_CALLER
 
 

@@ -34,13 +34,15 @@ public class RefLeak {
         System.load(library);
         Thread.sleep(waitMs);
         String[] names = {"GetByteArrayRegion(100 B)", "Get+ReleaseLongArrayElements(512 B)",
-                          "NewGlobalRef+DeleteGlobalRef", "GetStringRegion(10 chars)"};
-        double[] best = {Double.MAX_VALUE, Double.MAX_VALUE, Double.MAX_VALUE, Double.MAX_VALUE};
+                          "NewGlobalRef+DeleteGlobalRef", "GetStringRegion(10 chars)",
+                          "NewStringUTF+DeleteLocalRef", "NewIntArray(4), left to the VM"};
+        double[] best = new double[names.length];
+        java.util.Arrays.fill(best, Double.MAX_VALUE);
         Object target = new Object();
         byte[] bytes = new byte[4096];
         long[] longs = new long[64];
         for (int round = 0; round < 5; round++) {
-            long[] t = new long[5];
+            long[] t = new long[names.length + 1];
             t[0] = System.nanoTime();
             copyBytes(bytes, calls, 100);
             t[1] = System.nanoTime();
@@ -50,11 +52,15 @@ public class RefLeak {
             t[3] = System.nanoTime();
             stringRegions("abcdefghijklmnop", calls, 10, 0);
             t[4] = System.nanoTime();
-            for (int i = 0; i < 4; i++) {
+            newStrings(new Object(), calls, calls);
+            t[5] = System.nanoTime();
+            newArrays(calls);
+            t[6] = System.nanoTime();
+            for (int i = 0; i < names.length; i++) {
                 best[i] = Math.min(best[i], (t[i + 1] - t[i]) / (double) calls);
             }
         }
-        for (int i = 0; i < 4; i++) {
+        for (int i = 0; i < names.length; i++) {
             System.out.printf("%s\t%.0f%n", names[i], best[i]);
         }
     }

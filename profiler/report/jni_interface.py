@@ -44,7 +44,8 @@ def jni_interface_use(profile: Profile) -> JniInterfaceUse | None:
         functions=function_uses(calls if calls is not None else pd.DataFrame()),
         global_refs=live_ref_sites(sites if sites is not None else pd.DataFrame()),
         live_at_end=_sum(sites, "live_at_end"), created=_sum(sites, "created"),
-        local_libraries=local_ref_libraries(locals_), local_refs=local_ref_sites(locals_))
+        local_libraries=local_ref_libraries(locals_), local_refs=local_ref_sites(locals_),
+        local_traced="local_refs" in (profile.meta.get("jni_interface") or {"local_refs": 1}))
 
 
 def _sum(frame: pd.DataFrame | None, column: str) -> int:
@@ -139,12 +140,15 @@ LOCAL_REFS_NOTE = ("left to the VM: not deleted with DeleteLocalRef; freed when 
 
 
 def local_refs_summary(use: JniInterfaceUse) -> str:
+    if not use.local_traced:
+        return "not traced (recorded by an older sparkprof)"
     if not use.local_libraries:
         return "none seen"
     created = sum(lib.created for lib in use.local_libraries)
     deleted = sum(lib.deleted for lib in use.local_libraries)
     per = "; ".join(f"{lib.library} {lib.created:,} created, {lib.left_to_vm:,} left to the VM"
                     for lib in use.local_libraries[:5])
+    per += "; ..." if len(use.local_libraries) > 5 else ""
     return (f"{created:,} created, {deleted:,} deleted with DeleteLocalRef, "
             f"{created - deleted:,} left to the VM ({per})")
 

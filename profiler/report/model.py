@@ -138,6 +138,7 @@ class JniInterfaceUse:
     # local references: per library and per creating function, most left to the VM first
     local_libraries: list[LocalRefLibrary] = field(default_factory=list)
     local_refs: list[LocalRefSite] = field(default_factory=list)
+    local_traced: bool = True  # False: recorded by a sparkprof that did not trace them
 
 
 @dataclass(frozen=True)

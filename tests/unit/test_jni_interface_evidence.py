@@ -203,6 +203,19 @@ def test_report_sums_copies_and_live_references(tmp_path: Path) -> None:
         assert "Java_C_find" in out, name
 
 
+def test_runs_recorded_before_local_refs_were_traced_say_so(tmp_path: Path) -> None:
+    run = _interface_run(tmp_path / "run")
+    meta = json.loads((run / "meta.json").read_text())
+    meta["jni_interface"] = {"stats": {}, "global_refs": {"sites": 3, "live": 12}}
+    (run / "meta.json").write_text(json.dumps(meta))
+    text = RENDERERS["text"].render(build_report(profiler.load(run)))
+    assert "Local references created by native code: not traced" in text
+    meta["jni_interface"]["local_refs"] = {"sites": 2, "created": 1230, "deleted": 200}
+    (run / "meta.json").write_text(json.dumps(meta))
+    text = RENDERERS["text"].render(build_report(profiler.load(run)))
+    assert "Local references created by native code: 1,230 created" in text
+
+
 def test_report_without_jni_interface_says_nothing_of_it(tmp_path: Path) -> None:
     report = build_report(profiler.load(make_run(tmp_path / "run")))
     assert report.jni_interface is None

@@ -46,8 +46,8 @@ def caller_of(frames: list[str]) -> tuple[str, str]:
     """(library, symbol) of the first frame after the leading libjvm ones, leaf first: the
     code that called the JNI function. ``[unknown]`` when that frame is anonymous code (Java
     code calling the JNI function itself: ``Class.getSuperclass`` is bound straight to
-    ``GetSuperclass``) or the walk holds none; the frames beyond it are not searched, as they
-    belong to other functions."""
+    ``GetSuperclass``; a native method tail-calling it leaves no frame) or the walk holds
+    none; the frames beyond it are not searched, as they belong to other functions."""
     for frame in frames:
         name, module = split_frame(frame)
         if module == VM_LIBRARY:

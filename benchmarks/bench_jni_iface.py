@@ -1,6 +1,7 @@
 """What ``--jni-interface`` costs per JNI interface call: tests/integration/programs/RefLeak.java
 in its bench mode times loops of GetByteArrayRegion, Get/ReleaseLongArrayElements,
-NewGlobalRef+DeleteGlobalRef pairs and GetStringRegion (the best of 5 rounds each) run alone,
+NewGlobalRef+DeleteGlobalRef pairs, GetStringRegion, NewStringUTF+DeleteLocalRef pairs and
+NewIntArray left to the VM (the best of 5 rounds each) run alone,
 under ``record --no-jni --no-sample`` and under the same plus ``--jni-interface``; rounds
 interleave the modes and medians are printed with the per-call difference. Root needed::
 

@@ -9,7 +9,13 @@
  * was held (Get*Critical return -> Release*Critical entry on the same thread; nested regions
  * count from the outermost). Global references: each one created is remembered with the user
  * stack of its call site (the first stack seen there) until it is deleted; counts per (pid,
- * creating stack, weak). */
+ * creating stack, weak).
+ *
+ * Local references: return sites of the functions that hand native code a new local reference
+ * (FindClass, NewStringUTF, CallObjectMethod, ...) and the entry of DeleteLocalRef, untimed
+ * unless the function is timed anyway. Per (pid, creating stack, function): created, and
+ * deleted by DeleteLocalRef (found through a live map of handle -> creating site); the rest
+ * was left for the VM to free when the native method returned. */
 #define JNII_ENTRY 1
 #define JNII_RETURN 2
 #define JNII_CRIT_BEGIN 4   /* return site of Get*Critical */
@@ -19,12 +25,17 @@
 #define JNII_REF_NEW 64     /* value: a global reference just created (return site) */
 #define JNII_REF_DELETE 128 /* value: a global reference about to be deleted (entry site) */
 #define JNII_REF_WEAK 256
+#define JNII_LOCAL_NEW 512     /* value: a local reference just created (return site) */
+#define JNII_LOCAL_DELETE 1024 /* value: a local reference about to be deleted (entry site) */
 #define JNII_ARG_REG 1      /* argument kinds, as in profiler/capture/usdt_args.py */
 #define JNII_ARG_MEM 2
 #define JNII_ARG_CONST 3
 #define JNII_ABORT 2        /* Release*ArrayElements mode that frees without copying back */
 #ifndef JNII_MAX_REFS
 #define JNII_MAX_REFS 262144
+#endif
+#ifndef JNII_MAX_LOCALS
+#define JNII_MAX_LOCALS 65536
 #endif
 
 struct jnii_site_key {
@@ -92,6 +103,16 @@ struct jnii_ref_counts {
     u64 created;
     u64 deleted;
 };
+struct jnii_local_site_key {
+    u32 pid;
+    s32 stack;
+    u32 fn;
+    u32 pad;
+};
+struct jnii_local {
+    s32 stack;
+    u32 fn;
+};
 struct jnii_call_site {
     u64 ret;   /* return address into the native code that called the JNI function */
     u32 pid;
@@ -113,10 +134,17 @@ BPF_HASH(jnii_call_stacks, struct jnii_call_site, s32, 16384);
 #if !defined(WITH_SLOW_STACKS) && !defined(WITH_OFFCPU_STACKS)
 BPF_STACK_TRACE(stacks, STACK_ENTRIES);  /* common.h's, when no other family made it */
 #endif
+/* local reference handle -> the site that created it. A handle's slot is reused once the
+ * VM frees it (native method return, PopLocalFrame), without any probe firing: a creation
+ * overwrites the slot's entry, and the LRU map evicts slots never reused rather than
+ * refusing new ones when full. */
+BPF_TABLE("lru_hash", struct jnii_ref_key, struct jnii_local, jnii_locals, JNII_MAX_LOCALS);
+BPF_HASH(jnii_local_sites, struct jnii_local_site_key, struct jnii_ref_counts, 16384);
 /* 0: return without a matching entry, 1: count map full, 2: array length unreadable,
  * 3: reference map full, 4: delete of a reference not seen created, 5: ref site map full,
- * 6: argument unreadable */
-BPF_PERCPU_ARRAY(jnii_stats, u64, 7);
+ * 6: argument unreadable, 7: local site map full, 8: DeleteLocalRef of a handle not seen
+ * created (an argument of the native method, or evicted), 9: local handle map update failed */
+BPF_PERCPU_ARRAY(jnii_stats, u64, 10);
 
 static __always_inline void jnii_stat(int index)
 {
@@ -288,6 +316,56 @@ static __always_inline void jnii_ref_deleted(struct pt_regs *ctx, struct jnii_si
         __sync_fetch_and_add(&counts->deleted, 1);
 }
 
+static __always_inline void jnii_local_created(struct pt_regs *ctx, struct jnii_site *site,
+                                               u32 tgid)
+{
+    int ok = 0;
+    u64 ref = (u64)jnii_arg(ctx, &site->value, &ok);
+    if (!ok) {
+        jnii_stat(6);
+        return;
+    }
+    if (!ref)  /* the call failed (an exception is pending): nothing created */
+        return;
+    s32 stack = jnii_creating_stack(ctx, tgid);
+    struct jnii_local_site_key site_key = {.pid = tgid, .stack = stack, .fn = site->fn};
+    struct jnii_ref_counts zero = {};
+    struct jnii_ref_counts *counts = jnii_local_sites.lookup_or_try_init(&site_key, &zero);
+    if (!counts) {
+        jnii_stat(7);
+        return;
+    }
+    __sync_fetch_and_add(&counts->created, 1);
+    struct jnii_ref_key key = {.ref = ref, .pid = tgid};
+    struct jnii_local live = {.stack = stack, .fn = site->fn};
+    if (jnii_locals.update(&key, &live) != 0)
+        jnii_stat(9);
+}
+
+static __always_inline void jnii_local_deleted(struct pt_regs *ctx, struct jnii_site *site,
+                                               u32 tgid)
+{
+    int ok = 0;
+    u64 ref = (u64)jnii_arg(ctx, &site->value, &ok);
+    if (!ok) {
+        jnii_stat(6);
+        return;
+    }
+    if (!ref)
+        return;
+    struct jnii_ref_key key = {.ref = ref, .pid = tgid};
+    struct jnii_local *live = jnii_locals.lookup(&key);
+    if (!live) {
+        jnii_stat(8);
+        return;
+    }
+    struct jnii_local_site_key site_key = {.pid = tgid, .stack = live->stack, .fn = live->fn};
+    jnii_locals.delete(&key);
+    struct jnii_ref_counts *counts = jnii_local_sites.lookup(&site_key);
+    if (counts)
+        __sync_fetch_and_add(&counts->deleted, 1);
+}
+
 int jnii_site(struct pt_regs *ctx)
 {
     u64 id = bpf_get_current_pid_tgid();
@@ -297,6 +375,13 @@ int jnii_site(struct pt_regs *ctx)
     struct jnii_site_key site_key = {.ip = PT_REGS_IP(ctx), .pid = tgid};
     struct jnii_site *site = jnii_sites.lookup(&site_key);
     if (!site)
+        return 0;
+    /* local references first: most of their sites are not timed and stop here */
+    if (site->flags & JNII_LOCAL_NEW)
+        jnii_local_created(ctx, site, tgid);
+    else if (site->flags & JNII_LOCAL_DELETE)
+        jnii_local_deleted(ctx, site, tgid);
+    if (!(site->flags & (JNII_ENTRY | JNII_RETURN)))
         return 0;
     u32 tid = (u32)id;
     u64 now = bpf_ktime_get_ns();

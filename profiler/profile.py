@@ -168,6 +168,13 @@ class Profile:
         created, deleted and still live at the end (``record --jni-interface``)."""
         return self.table("jni_global_ref_sites")
 
+    @property
+    def jni_local_ref_sites(self) -> pd.DataFrame:
+        """Local-reference growth: per JVM, creating stack and JNI function, local references
+        created, deleted by ``DeleteLocalRef`` and left for the VM to free
+        (``record --jni-interface``)."""
+        return self.table("jni_local_ref_sites")
+
     def optional_table(self, name: str) -> pd.DataFrame | None:
         """Like ``table`` but None when the run holds no such table (a newer one, absent)."""
         if name in TABLES:

@@ -9,6 +9,12 @@ array, elems, mode)``, ``NewGlobalRef__return(ref)``, ``NewWeakGlobalRef__return
 ``*ArrayElements`` probes carry no length: bpf/jni_iface.c reads it from the array's header
 (HotSpot always copies there). ``GetStringUTFChars``, ``GetStringChars`` and ``NewStringUTF``
 carry no length either and their strings' layout is version-specific: counted, not sized.
+
+Local references: the ``__return`` probe of every function that returns a new local reference
+carries it as its one argument (``FindClass__return(ref)``, ``NewStringUTF__return(ref)``,
+``CallObjectMethod__return(ref)``, ``PopLocalFrame__return(ref)``: the result, a reference in
+the outer frame, ...; 0 when the call failed), and ``DeleteLocalRef__entry(env, ref)`` the one
+deleted. Only those sites are used for functions not timed anyway (``LOCAL_ONLY``).
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ BYTES_ARRAY = 32    # bytes = length of the array whose handle is the value argu
 REF_NEW = 64        # the value argument is a global reference just created
 REF_DELETE = 128    # the value argument is a global reference about to be deleted
 REF_WEAK = 256      # ... a weak one
+LOCAL_NEW = 512     # the value argument is a local reference just created (return site)
+LOCAL_DELETE = 1024  # the value argument is a local reference about to be deleted
 
 ELEMENT_BYTES = {"Boolean": 1, "Byte": 1, "Char": 2, "Short": 2, "Int": 4, "Long": 8,
                  "Float": 4, "Double": 8}
@@ -36,8 +44,22 @@ FUNCTIONS: tuple[str, ...] = (
     *(f"Get{t}ArrayRegion" for t in _TYPES), *(f"Set{t}ArrayRegion" for t in _TYPES),
     # appended, so the numbers of the functions above stay as they were
     "NewWeakGlobalRef", "DeleteWeakGlobalRef", "NewString", "NewStringUTF",
+    # local references (untimed: only their return sites, and DeleteLocalRef's entry)
+    "DeleteLocalRef", "NewLocalRef", "PopLocalFrame", "FindClass", "DefineClass",
+    "GetObjectClass", "GetSuperclass", "AllocObject", "NewObject", "NewObjectA", "NewObjectV",
+    "NewObjectArray", *(f"New{t}Array" for t in _TYPES), "NewDirectByteBuffer",
+    "GetObjectField", "GetStaticObjectField", "GetObjectArrayElement",
+    *(f"Call{kind}ObjectMethod{variant}" for kind in ("", "Nonvirtual", "Static")
+      for variant in ("", "A", "V")),
+    "ExceptionOccurred", "ToReflectedMethod", "ToReflectedField",
 )
 INDEX = {name: index for index, name in enumerate(FUNCTIONS)}
+
+# Functions returning a new local reference (their return site counts it).
+LOCAL_CREATORS: frozenset[str] = frozenset(
+    FUNCTIONS[FUNCTIONS.index("NewLocalRef"):]) | {"NewString", "NewStringUTF"}
+# Functions traced for local references only: no entry/return timing, no jni_interface rows.
+LOCAL_ONLY: frozenset[str] = frozenset(FUNCTIONS[FUNCTIONS.index("DeleteLocalRef"):])
 
 # Functions whose ``bytes`` the probes measure; the others copy too but report 0.
 SIZED: frozenset[str] = frozenset(
@@ -75,7 +97,13 @@ def plan_site(probe_name: str) -> SitePlan | None:
     if function not in INDEX or kind not in ("entry", "return"):
         return None
     entry = kind == "entry"
+    if function in LOCAL_ONLY:
+        if function == "DeleteLocalRef":
+            return SitePlan(function, LOCAL_DELETE, value=2) if entry else None
+        return None if entry else SitePlan(function, LOCAL_NEW, value=1)
     flags = ENTRY if entry else RETURN
+    if function in LOCAL_CREATORS and not entry:
+        return SitePlan(function, flags | LOCAL_NEW, value=1)
     if function.endswith("Critical"):
         if function.startswith("Get") and not entry:
             flags |= CRIT_BEGIN

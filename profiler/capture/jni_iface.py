@@ -6,8 +6,9 @@ a pid; each libjvm file is attached once, and every JVM's site addresses go into
 ``jnii_sites`` map with what each site measures (profiler.capture.jni_functions) and where
 its USDT arguments are (profiler.capture.usdt_args). Rows go to ``jni_interface`` (per
 bucket, thread, function, with bytes copied) and, at the end, ``jni_globalrefs`` (global
-references created and deleted per process) and ``jni_global_ref_sites`` (per creating
-stack, with the references still live: profiler.capture.jni_refs).
+references created and deleted per process), ``jni_global_ref_sites`` (per creating
+stack, with the references still live: profiler.capture.jni_refs) and ``jni_local_ref_sites``
+(local references per creating stack and function: profiler.capture.jni_locals).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from profiler.capture.jni_functions import (
     array_length_offset,
     plan_site,
 )
+from profiler.capture.jni_locals import LocalRefTracker
 from profiler.capture.jni_refs import GlobalRefTracker
 from profiler.capture.jni_tracer import close_links, close_uprobes
 from profiler.capture.mapdrain import batch_lookup_and_delete, merge_rows
@@ -54,7 +56,8 @@ JNII_VAL = np.dtype({"names": ["calls", "total_ns", "max_ns", "held_ns", "held_m
                      "itemsize": 48})
 STAT_NAMES = ("jnii_return_without_entry", "jnii_map_full", "jnii_array_length_unread",
               "jnii_ref_map_full", "jnii_delete_of_unseen_ref", "jnii_ref_site_map_full",
-              "jnii_argument_unread")
+              "jnii_argument_unread", "jnii_local_site_map_full",
+              "jnii_delete_of_unseen_local_ref", "jnii_local_map_update_failed")
 _CAPACITY = 16384
 FileKey = tuple[str, int]
 
@@ -78,11 +81,13 @@ class JniInterfaceReport:
     failed: dict[str, str] = field(default_factory=dict)
     stats: dict[str, int] = field(default_factory=dict)
     global_refs: dict[str, int] = field(default_factory=dict)  # sites, live
+    local_refs: dict[str, int] = field(default_factory=dict)  # sites, created, deleted
     collector_s: float = 0.0
 
     def as_meta(self) -> dict[str, Any]:
         return {"libjvms": dict(self.libjvms), "failed": dict(self.failed),
                 "stats": dict(self.stats), "global_refs": dict(self.global_refs),
+                "local_refs": dict(self.local_refs),
                 "collector_s": round(self.collector_s, 3)}
 
 
@@ -104,6 +109,7 @@ class JniInterfaceTracer:
         self._active = 0
         self._refs: dict[int, list[int]] = {}  # pid -> [created, deleted]
         self._ref_sites = GlobalRefTracker(bpf, lib, writer, stacks)
+        self._local_sites = LocalRefTracker(bpf, lib, writer, stacks)
         self.report = JniInterfaceReport()
 
     def scan(self) -> None:
@@ -174,6 +180,7 @@ class JniInterfaceTracer:
         table[table.Key(0)] = table.Leaf(quiet)
         self._active = quiet
         self._ref_sites.name_new_sites()
+        self._local_sites.name_new_sites()
         self.report.collector_s += time.thread_time() - started
 
     def stop(self) -> JniInterfaceReport:
@@ -184,6 +191,7 @@ class JniInterfaceTracer:
         links, self._links = self._links, []
         close_links(links)
         self.report.global_refs = self._ref_sites.stop()
+        self.report.local_refs = self._local_sites.stop()
         if self._refs:
             pids = sorted(self._refs)
             created = np.array([self._refs[p][0] for p in pids], dtype=np.int64)

@@ -1,18 +1,19 @@
 """The global-reference leak report of ``--jni-interface``: which code created the JNI global
-references still alive at the end of the run.
+references still alive at the end of the run; and the creating-site bookkeeping it shares
+with the local-reference report (profiler.capture.jni_locals).
 
 bpf/jni_iface.c keeps every global (and weak global) reference created during the run, with
 the user stack id standing for its call site (the stack first seen creating references
 there), until ``DeleteGlobalRef`` removes it, and counts creations and deletions per (pid,
-stack, weak). The stacks are named at each
-drain while the JVM is alive; at the end the references left in the map are the live ones.
-Rows go to ``jni_global_ref_sites``.
+stack, weak). The stacks are named at each drain while the JVM is alive; at the end the
+references left in the map are the live ones. Rows go to ``jni_global_ref_sites``.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,8 +26,6 @@ REF_KEY = np.dtype({"names": ["ref", "pid"], "formats": ["<u8", "<u4"],
                     "offsets": [0, 8], "itemsize": 16})
 REF_VAL = np.dtype({"names": ["stack", "weak"], "formats": ["<i4", "<u4"],
                     "offsets": [0, 4], "itemsize": 8})
-SITE_KEY = np.dtype({"names": ["pid", "stack", "weak"], "formats": ["<u4", "<i4", "<u4"],
-                     "offsets": [0, 4, 8], "itemsize": 16})
 SITE_VAL = np.dtype({"names": ["created", "deleted"], "formats": ["<u8", "<u8"],
                      "offsets": [0, 8], "itemsize": 16})
 REFS_CAPACITY = 262144  # JNII_MAX_REFS
@@ -34,7 +33,7 @@ SITES_CAPACITY = 16384
 VM_LIBRARY = "libjvm.so"
 UNKNOWN_CALLER = "[unknown]"
 _FRAME = re.compile(r"^(.*) \[([^\[\]]+)\]$")
-SiteKey = tuple[int, int, int]  # pid, stack id, weak
+SiteKey = tuple[int, int, int]  # pid, stack id, tag (weak; or the creating function)
 
 
 def split_frame(frame: str) -> tuple[str, str | None]:
@@ -44,13 +43,75 @@ def split_frame(frame: str) -> tuple[str, str | None]:
 
 
 def caller_of(frames: list[str]) -> tuple[str, str]:
-    """(library, symbol) of the first frame outside libjvm, leaf first: the native code that
-    called the JNI function. ``[unknown]`` when the walk holds no such frame."""
+    """(library, symbol) of the first frame after the leading libjvm ones, leaf first: the
+    code that called the JNI function. ``[unknown]`` when that frame is anonymous code (Java
+    code calling the JNI function itself: ``Class.getSuperclass`` is bound straight to
+    ``GetSuperclass``; a native method tail-calling it leaves no frame) or the walk holds
+    none; the frames beyond it are not searched, as they belong to other functions."""
     for frame in frames:
         name, module = split_frame(frame)
-        if module is not None and module != VM_LIBRARY:
-            return module, name
+        if module == VM_LIBRARY:
+            continue
+        return (module, name) if module is not None else (UNKNOWN_CALLER, UNKNOWN_CALLER)
     return UNKNOWN_CALLER, UNKNOWN_CALLER
+
+
+def site_key_dtype(tag: str) -> np.dtype[Any]:
+    """The BPF key of a creating-site count map: pid, stack id and one more field."""
+    return np.dtype({"names": ["pid", "stack", tag], "formats": ["<u4", "<i4", "<u4"],
+                     "offsets": [0, 4, 8], "itemsize": 16})
+
+
+@dataclass
+class SiteCounts:
+    """One drain of a creating-site map: a row per (pid, stack, tag), frames leaf first."""
+
+    sites: list[SiteKey]
+    frames: list[list[str]]
+    created: np.ndarray[Any, Any]
+    deleted: np.ndarray[Any, Any]
+
+    def columns(self) -> dict[str, Any]:
+        """The columns every creating-site table starts with, and its counts."""
+        callers = [caller_of(stack) for stack in self.frames]
+        return {"pid": np.array([site[0] for site in self.sites], dtype=np.int32),
+                "caller_library": [library for library, _ in callers],
+                "caller_symbol": [symbol for _, symbol in callers],
+                "user_stack": self.frames, "created": self.created.astype(np.int64),
+                "deleted": self.deleted.astype(np.int64)}
+
+
+class CreatingSites:
+    """A BPF map of (pid, creating stack, tag) -> created/deleted counts whose stacks are named
+    at each drain, while the JVM that made them is alive (its maps are needed)."""
+
+    def __init__(self, bpf: Any, lib: Any, stacks: StackResolver, map_name: str,
+                 tag: str) -> None:
+        self._bpf = bpf
+        self._lib = lib
+        self._stacks = stacks
+        self._map = map_name.encode()
+        self._tag = tag
+        self._key = site_key_dtype(tag)
+        self._frames: dict[SiteKey, list[str]] = {}
+
+    def name_new_sites(self) -> None:
+        for key in self._bpf[self._map]:
+            site = (int(key.pid), int(key.stack), int(getattr(key, self._tag)))
+            if site not in self._frames:
+                self._frames[site] = self._stacks.user(site[0], site[1])
+
+    def take(self) -> SiteCounts:
+        """Every site's counts (the map is emptied), named."""
+        self.name_new_sites()
+        table = self._bpf[self._map]
+        keys, vals = batch_lookup_and_delete(self._lib, table.map_fd, self._key, SITE_VAL,
+                                             SITES_CAPACITY)
+        sites = [(int(p), int(s), int(t)) for p, s, t in zip(
+            keys["pid"], keys["stack"], keys[self._tag], strict=True)]
+        frames = [self._frames.get(site) or self._stacks.user(site[0], site[1])
+                  for site in sites]
+        return SiteCounts(sites, frames, vals["created"], vals["deleted"])
 
 
 class GlobalRefTracker:
@@ -58,22 +119,15 @@ class GlobalRefTracker:
         self._bpf = bpf
         self._lib = lib
         self._writer = writer
-        self._stacks = stacks
-        self._frames: dict[SiteKey, list[str]] = {}
+        self._sites = CreatingSites(bpf, lib, stacks, "jnii_ref_sites", "weak")
 
     def name_new_sites(self) -> None:
         """Name the stacks of creating sites not seen before (while their JVM lives)."""
-        for key in self._bpf[b"jnii_ref_sites"]:
-            site = (int(key.pid), int(key.stack), int(key.weak))
-            if site not in self._frames:
-                self._frames[site] = self._stacks.user(site[0], site[1])
+        self._sites.name_new_sites()
 
     def stop(self) -> dict[str, int]:
         """Write the rows; returns counts for meta.json (sites, live references)."""
-        self.name_new_sites()
-        table = self._bpf[b"jnii_ref_sites"]
-        keys, vals = batch_lookup_and_delete(self._lib, table.map_fd, SITE_KEY, SITE_VAL,
-                                             SITES_CAPACITY)
+        counts = self._sites.take()
         refs = self._bpf[b"jnii_refs"]
         live_keys, live_vals = batch_lookup_and_delete(self._lib, refs.map_fd, REF_KEY,
                                                        REF_VAL, REFS_CAPACITY)
@@ -81,23 +135,10 @@ class GlobalRefTracker:
         for pid, stack, weak in zip(live_keys["pid"], live_vals["stack"], live_vals["weak"],
                                     strict=True):
             live[(int(pid), int(stack), int(weak))] += 1
-        if len(keys):
-            self._write(keys, vals, live)
-        return {"sites": len(keys), "live": len(live_keys)}
-
-    def _write(self, keys: np.ndarray[Any, Any], vals: np.ndarray[Any, Any],
-               live: dict[SiteKey, int]) -> None:
-        sites = [(int(p), int(s), int(w)) for p, s, w in zip(keys["pid"], keys["stack"],
-                                                              keys["weak"], strict=True)]
-        frames = [self._frames.get(site) or self._stacks.user(site[0], site[1])
-                  for site in sites]
-        callers = [caller_of(stack) for stack in frames]
-        self._writer.append("jni_global_ref_sites", {
-            "pid": keys["pid"].astype(np.int32),
-            "kind": ["weak" if site[2] else "global" for site in sites],
-            "caller_library": [library for library, _ in callers],
-            "caller_symbol": [symbol for _, symbol in callers],
-            "user_stack": frames,
-            "created": vals["created"].astype(np.int64),
-            "deleted": vals["deleted"].astype(np.int64),
-            "live_at_end": np.array([live.get(site, 0) for site in sites], dtype=np.int64)})
+        if counts.sites:
+            columns = counts.columns()
+            self._writer.append("jni_global_ref_sites", {
+                **columns, "kind": ["weak" if site[2] else "global" for site in counts.sites],
+                "live_at_end": np.array([live.get(site, 0) for site in counts.sites],
+                                        dtype=np.int64)})
+        return {"sites": len(counts.sites), "live": len(live_keys)}

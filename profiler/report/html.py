@@ -82,6 +82,12 @@ def _jni_interface(report: Report) -> list[str]:
     refs = jni_interface.live_refs_table(report)
     if refs is not None:
         parts.append(html_table(refs))
+    parts += [f"<h3>{escape(jni_interface.LOCAL_REFS_TITLE)}</h3>",
+              f"<p>{escape(jni_interface.local_refs_summary(use))}</p>"]
+    local_refs = jni_interface.local_refs_table(report)
+    if local_refs is not None:
+        parts += [html_table(local_refs),
+                  f'<p class="muted">{escape(jni_interface.LOCAL_REFS_NOTE)}</p>']
     return parts
 
 

@@ -1,5 +1,6 @@
 """The report's JNI-interface part (``record --jni-interface``): which interface functions
-native code called, how much they copied, and the global references it left live."""
+native code called, how much they copied, the global references it left live, and the local
+references it created and left for the VM to free."""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ import pandas as pd
 
 from profiler.capture.jni_functions import SIZED
 from profiler.report import fmt
-from profiler.report.model import GlobalRefSite, JniFunctionUse, JniInterfaceUse, Report
+from profiler.report.model import (
+    GlobalRefSite,
+    JniFunctionUse,
+    JniInterfaceUse,
+    LocalRefLibrary,
+    LocalRefSite,
+    Report,
+)
 from profiler.report.sections import Table
 
 if TYPE_CHECKING:
@@ -18,6 +26,8 @@ if TYPE_CHECKING:
 
 TOP_FUNCTIONS = 15
 TOP_REF_SITES = 10
+TOP_LOCAL_SITES = 10
+LOCAL_COUNTS = ["created", "deleted", "left_to_vm"]
 NOT_SIZED_NOTE = ("bytes: '-' where the probes give no length (GetStringUTFChars, "
                   "GetStringChars and NewStringUTF copy, but are not sized)")
 
@@ -28,10 +38,14 @@ def jni_interface_use(profile: Profile) -> JniInterfaceUse | None:
         return None
     calls = profile.optional_table("jni_interface")
     sites = profile.optional_table("jni_global_ref_sites")
+    locals_ = profile.optional_table("jni_local_ref_sites")
+    locals_ = locals_ if locals_ is not None else pd.DataFrame()
     return JniInterfaceUse(
         functions=function_uses(calls if calls is not None else pd.DataFrame()),
         global_refs=live_ref_sites(sites if sites is not None else pd.DataFrame()),
-        live_at_end=_sum(sites, "live_at_end"), created=_sum(sites, "created"))
+        live_at_end=_sum(sites, "live_at_end"), created=_sum(sites, "created"),
+        local_libraries=local_ref_libraries(locals_), local_refs=local_ref_sites(locals_),
+        local_traced="local_refs" in (profile.meta.get("jni_interface") or {"local_refs": 1}))
 
 
 def _sum(frame: pd.DataFrame | None, column: str) -> int:
@@ -59,6 +73,28 @@ def live_ref_sites(sites: pd.DataFrame) -> list[GlobalRefSite]:
     return [GlobalRefSite(str(r["caller_library"]), str(r["caller_symbol"]), str(r["kind"]),
                           int(r["created"]), int(r["deleted"]), int(r["live_at_end"]))
             for r in per.head(TOP_REF_SITES).to_dict("records")]
+
+
+def local_ref_libraries(sites: pd.DataFrame) -> list[LocalRefLibrary]:
+    """Local references per creating library (all JVMs, stacks and functions summed), the
+    most left to the VM first."""
+    if sites.empty:
+        return []
+    per = sites.groupby("caller_library")[LOCAL_COUNTS].sum()
+    per = per.sort_values(["left_to_vm", "created"], ascending=False).reset_index()
+    return [LocalRefLibrary(str(r["caller_library"]), int(r["created"]), int(r["deleted"]),
+                            int(r["left_to_vm"])) for r in per.to_dict("records")]
+
+
+def local_ref_sites(sites: pd.DataFrame) -> list[LocalRefSite]:
+    """Creating (native function, JNI function) pairs, the most left to the VM first."""
+    if sites.empty:
+        return []
+    per = (sites.groupby(["caller_library", "caller_symbol", "function"])[LOCAL_COUNTS].sum()
+           .reset_index().sort_values(["left_to_vm", "created"], ascending=False))
+    return [LocalRefSite(str(r["caller_library"]), str(r["caller_symbol"]), str(r["function"]),
+                         int(r["created"]), int(r["deleted"]), int(r["left_to_vm"]))
+            for r in per.head(TOP_LOCAL_SITES).to_dict("records")]
 
 
 def functions_table(report: Report) -> Table | None:
@@ -97,6 +133,36 @@ def live_refs_table(report: Report) -> Table | None:
                  rows, [False, False, False, True, True, True])
 
 
+LOCAL_REFS_TITLE = "Local references created by native code"
+LOCAL_REFS_NOTE = ("left to the VM: not deleted with DeleteLocalRef; freed when the native "
+                   "method returns (or by PopLocalFrame), or returned to Java. Many per call "
+                   "grow the thread's local handle blocks.")
+
+
+def local_refs_summary(use: JniInterfaceUse) -> str:
+    if not use.local_traced:
+        return "not traced (recorded by an older sparkprof)"
+    if not use.local_libraries:
+        return "none seen"
+    created = sum(lib.created for lib in use.local_libraries)
+    deleted = sum(lib.deleted for lib in use.local_libraries)
+    per = "; ".join(f"{lib.library} {lib.created:,} created, {lib.left_to_vm:,} left to the VM"
+                    for lib in use.local_libraries[:5])
+    per += "; ..." if len(use.local_libraries) > 5 else ""
+    return (f"{created:,} created, {deleted:,} deleted with DeleteLocalRef, "
+            f"{created - deleted:,} left to the VM ({per})")
+
+
+def local_refs_table(report: Report) -> Table | None:
+    use = report.jni_interface
+    if use is None or not use.local_refs:
+        return None
+    rows = [[s.library, s.symbol, s.function, f"{s.created:,}", f"{s.deleted:,}",
+             f"{s.left_to_vm:,}"] for s in use.local_refs]
+    return Table(["library", "created by", "JNI function", "created", "deleted",
+                  "left to VM"], rows, [False, False, False, True, True, True])
+
+
 def text_lines(report: Report, render: Callable[[Table], list[str]]) -> list[str]:
     """The section as lines, tables drawn by ``render`` (text or Markdown)."""
     use = report.jni_interface
@@ -112,4 +178,8 @@ def text_lines(report: Report, render: Callable[[Table], list[str]]) -> list[str
     refs = live_refs_table(report)
     if refs is not None:
         lines += ["", *render(refs)]
+    lines += ["", f"{LOCAL_REFS_TITLE}: {local_refs_summary(use)}"]
+    local_refs = local_refs_table(report)
+    if local_refs is not None:
+        lines += ["", *render(local_refs), "", LOCAL_REFS_NOTE]
     return lines

@@ -40,7 +40,9 @@ def report_dict(report: Report) -> dict[str, Any]:
             "functions": [vars(f) for f in report.jni_interface.functions],
             "global_refs_live_at_end": report.jni_interface.live_at_end,
             "global_refs_created": report.jni_interface.created,
-            "global_ref_sites": [vars(s) for s in report.jni_interface.global_refs]},
+            "global_ref_sites": [vars(s) for s in report.jni_interface.global_refs],
+            "local_ref_libraries": [vars(s) for s in report.jni_interface.local_libraries],
+            "local_ref_sites": [vars(s) for s in report.jni_interface.local_refs]},
     }
 
 

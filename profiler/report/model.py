@@ -107,11 +107,38 @@ class GlobalRefSite:
 
 
 @dataclass(frozen=True)
+class LocalRefSite:
+    """Local references one native function created through one JNI function
+    (``jni_local_ref_sites``, all JVMs and stacks summed)."""
+
+    library: str
+    symbol: str
+    function: str  # the JNI function that returned them, e.g. NewStringUTF
+    created: int
+    deleted: int  # by DeleteLocalRef
+    left_to_vm: int  # freed by the VM when the native method returned (or PopLocalFrame)
+
+
+@dataclass(frozen=True)
+class LocalRefLibrary:
+    """Local references created by one native library (all its functions)."""
+
+    library: str
+    created: int
+    deleted: int
+    left_to_vm: int
+
+
+@dataclass(frozen=True)
 class JniInterfaceUse:
     functions: list[JniFunctionUse]  # by time, largest first
     global_refs: list[GlobalRefSite]  # creators with references live at the end, most first
     live_at_end: int  # references created during the run and never deleted
     created: int
+    # local references: per library and per creating function, most left to the VM first
+    local_libraries: list[LocalRefLibrary] = field(default_factory=list)
+    local_refs: list[LocalRefSite] = field(default_factory=list)
+    local_traced: bool = True  # False: recorded by a sparkprof that did not trace them
 
 
 @dataclass(frozen=True)

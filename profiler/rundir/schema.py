@@ -109,6 +109,11 @@ TABLES: dict[str, pa.Schema] = {
         ("pid", _I32), ("kind", _STR), ("caller_library", _STR), ("caller_symbol", _STR),
         ("user_stack", _STACK), ("created", _I64), ("deleted", _I64), ("live_at_end", _I64),
     ),
+    "jni_local_ref_sites": _schema(
+        "jni_local_ref_sites",
+        ("pid", _I32), ("function", _STR), ("caller_library", _STR), ("caller_symbol", _STR),
+        ("user_stack", _STACK), ("created", _I64), ("deleted", _I64), ("left_to_vm", _I64),
+    ),
 }
 
 # Columns computed by the writer, not appended: RunWriter.append("syscalls", ...) takes the

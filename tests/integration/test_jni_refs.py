@@ -1,8 +1,9 @@
 """JNI interface truth: a C JNI library (programs/reftest.c) loaded by a tiny Java program
-(programs/RefLeak.java) creates global references in known numbers, deletes a known part of
-them, and copies a known number of bytes through Get/Set*ArrayRegion, *ArrayElements and
-GetString(UTF)Region. ``record --jni-interface`` must name the creating functions with exact
-created/deleted/live counts and measure the copies exactly on the program's work thread."""
+(programs/RefLeak.java) creates global and local references in known numbers, deletes a known
+part of them, and copies a known number of bytes through Get/Set*ArrayRegion, *ArrayElements
+and GetString(UTF)Region. ``record --jni-interface`` must name the creating functions with
+exact created/deleted/live (left to the VM) counts and measure the copies exactly on the
+program's work thread."""
 
 from __future__ import annotations
 
@@ -25,6 +26,11 @@ LIBRARY = "libreftest.so"
 REFS = {("Java_RefLeak_leakGlobals", "global"): (300, 120, 180),
         ("Java_RefLeak_balancedGlobals", "global"): (50, 50, 0),
         ("Java_RefLeak_weakGlobals", "weak"): (40, 15, 25)}
+# (creating function, JNI function) -> (created, deleted, left to the VM). newStrings runs
+# after newArrays on the same thread and reuses its freed handle slots: its deletions count
+# only if a creation overwrites a slot's stale entry.
+LOCALS = {("Java_RefLeak_newArrays", "NewIntArray"): (120, 0, 120),
+          ("Java_RefLeak_newStrings", "NewStringUTF"): (400, 150, 250)}
 # function -> (calls, bytes) on the work thread
 COPIES = {"GetByteArrayRegion": (1000, 1000 * 100),
           "SetIntArrayRegion": (500, 500 * 32 * 4),
@@ -78,6 +84,13 @@ def test_global_refs_and_copies_are_counted_exactly() -> None:
         assert {key: tuple(int(v) for v in row) for key, row in found.iterrows()} == REFS
         assert all(stack[0].endswith("[libjvm.so]") for stack in ours["user_stack"])
 
+        local_sites = profile.jni_local_ref_sites
+        our_locals = local_sites[local_sites["caller_library"] == LIBRARY]
+        found = our_locals.groupby(["caller_symbol", "function"])[
+            ["created", "deleted", "left_to_vm"]].sum()
+        assert {key: tuple(int(v) for v in row) for key, row in found.iterrows()} == LOCALS
+        assert len(local_sites[local_sites["caller_library"] != LIBRARY]) > 0  # the JDK's own
+
         threads = profile.threads
         work_tids = set(threads.loc[threads["name"] == "reftest-work", "tid"])
         assert len(work_tids) == 1, threads
@@ -87,10 +100,15 @@ def test_global_refs_and_copies_are_counted_exactly() -> None:
                 zip(sums.index, sums.astype(int).itertuples(index=False), strict=True)}
         assert {function: mine.get(function) for function in COPIES} == COPIES
         assert mine["NewGlobalRef"] == (350, 0) and mine["DeleteWeakGlobalRef"] == (15, 0)
+        assert mine["NewStringUTF"] == (400, 0)  # timed and counted as a local reference
+        assert "NewIntArray" not in mine and "DeleteLocalRef" not in mine  # untimed
 
         meta = profile.meta["jni_interface"]
         assert not {"jnii_array_length_unread", "jnii_argument_unread",
                     "jnii_ref_map_full"} & set(meta["stats"]), meta["stats"]
         assert meta["global_refs"]["live"] >= 205
+        assert meta["local_refs"]["created"] >= 520 and meta["local_refs"]["deleted"] >= 150
+        assert meta["stats"].get("jnii_delete_of_unseen_local_ref", 0) >= 1  # the argument
         text = RENDERERS["text"].render(build_report(profile))
         assert "Java_RefLeak_leakGlobals" in text and "Global references still live" in text
+        assert "Java_RefLeak_newStrings" in text and "Local references created" in text

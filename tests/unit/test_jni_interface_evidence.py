@@ -112,8 +112,9 @@ def test_reference_sites_and_critical_regions() -> None:
 def test_function_numbers_of_session_one_are_kept() -> None:
     assert jf.FUNCTIONS[0] == "GetPrimitiveArrayCritical"
     assert jf.FUNCTIONS[11] == "DeleteGlobalRef"
-    assert jf.FUNCTIONS[-4:] == ("NewWeakGlobalRef", "DeleteWeakGlobalRef", "NewString",
-                                 "NewStringUTF")
+    assert jf.FUNCTIONS[44:48] == ("NewWeakGlobalRef", "DeleteWeakGlobalRef", "NewString",
+                                   "NewStringUTF")
+    assert jf.INDEX["DeleteLocalRef"] == 48  # the local-reference functions came next
     assert not jf.SIZED & jf.UNSIZED_COPIES
 
 
@@ -131,6 +132,11 @@ def test_the_caller_is_the_first_frame_outside_libjvm() -> None:
     assert caller_of(["jni_NewGlobalRef [libjvm.so]", "[unknown]"]) == ("[unknown]",
                                                                          "[unknown]")
     assert caller_of(["[missing user stack]"]) == ("[unknown]", "[unknown]")
+    # Java code calling the JNI function: not the native function further down the stack
+    assert caller_of(["jni_GetSuperclass [libjvm.so]", "[unknown]", "[unknown]",
+                      "JavaMain [libjli.so]"]) == ("[unknown]", "[unknown]")
+    assert caller_of(["jni_FindClass [libjvm.so]", "JVM_X [libjvm.so]",
+                      "Lcom/A;::f [jit]"]) == ("jit", "Lcom/A;::f")
     assert split_frame("f(int) [clone .constprop.1] [libjvm.so]") == (
         "f(int) [clone .constprop.1]", "libjvm.so")
 
@@ -154,7 +160,13 @@ def _interface_run(path: Path) -> Path:
              "caller_symbol": ["Java_A_make", "Java_A_make", "Java_A_make", "Java_B_w"],
              "user_stack": [["x [libjvm.so]", "Java_A_make [liba.so]"]] * 4,
              "created": [10, 5, 4, 3], "deleted": [2, 5, 0, 3], "live_at_end": [8, 0, 4, 0]}
-    for table, columns in (("jni_interface", calls), ("jni_global_ref_sites", sites)):
+    local_sites = {"pid": [100, 100], "function": ["NewStringUTF", "FindClass"],
+                   "caller_library": ["liba.so", "libc.so"],
+                   "caller_symbol": ["Java_A_make", "Java_C_find"],
+                   "user_stack": [["x [libjvm.so]", "Java_A_make [liba.so]"]] * 2,
+                   "created": [1200, 30], "deleted": [200, 0], "left_to_vm": [1000, 30]}
+    for table, columns in (("jni_interface", calls), ("jni_global_ref_sites", sites),
+                           ("jni_local_ref_sites", local_sites)):
         (path / table).mkdir()
         pq.write_table(pa.table(columns, schema=TABLES[table]),
                        path / table / "part-00000.parquet")
@@ -178,11 +190,30 @@ def test_report_sums_copies_and_live_references(tmp_path: Path) -> None:
     assert report.jni_interface.created == 22
     data = json.loads(RENDERERS["json"].render(report))["jni_interface"]
     assert data["global_ref_sites"][0]["live_at_end"] == 12
+    assert data["local_ref_libraries"][0] == {"library": "liba.so", "created": 1200,
+                                              "deleted": 200, "left_to_vm": 1000}
+    assert [s["function"] for s in data["local_ref_sites"]] == ["NewStringUTF", "FindClass"]
     assert data["functions"][0]["function"] == "ReleasePrimitiveArrayCritical"
     for name in ("text", "md", "html"):
         out = RENDERERS[name].render(report)
         assert "Global references still live at the end" in out, name
         assert "Java_A_make" in out and "1.5 KiB" in out, name
+        assert "Local references created by native code" in out, name
+        assert "1,230 created, 200 deleted with DeleteLocalRef, 1,030 left to the VM" in out
+        assert "Java_C_find" in out, name
+
+
+def test_runs_recorded_before_local_refs_were_traced_say_so(tmp_path: Path) -> None:
+    run = _interface_run(tmp_path / "run")
+    meta = json.loads((run / "meta.json").read_text())
+    meta["jni_interface"] = {"stats": {}, "global_refs": {"sites": 3, "live": 12}}
+    (run / "meta.json").write_text(json.dumps(meta))
+    text = RENDERERS["text"].render(build_report(profiler.load(run)))
+    assert "Local references created by native code: not traced" in text
+    meta["jni_interface"]["local_refs"] = {"sites": 2, "created": 1230, "deleted": 200}
+    (run / "meta.json").write_text(json.dumps(meta))
+    text = RENDERERS["text"].render(build_report(profiler.load(run)))
+    assert "Local references created by native code: 1,230 created" in text
 
 
 def test_report_without_jni_interface_says_nothing_of_it(tmp_path: Path) -> None:

@@ -95,3 +95,24 @@ JNIEXPORT jlong JNICALL Java_RefLeak_stringRegions(JNIEnv *env, jclass cls, jstr
     }
     return total;
 }
+
+/* Local references left to the VM: `count` NewIntArray results never deleted. Called before
+ * newStrings on the same thread, so that call reuses these handle slots. */
+JNIEXPORT void JNICALL Java_RefLeak_newArrays(JNIEnv *env, jclass cls, jint count)
+{
+    for (int i = 0; i < count; i++)
+        (*env)->NewIntArray(env, 4);
+}
+
+/* `count` NewStringUTF results, the first `deleted` of them deleted with DeleteLocalRef, then
+ * the `target` argument deleted too (a handle no JNI function created). */
+JNIEXPORT void JNICALL Java_RefLeak_newStrings(JNIEnv *env, jclass cls, jobject target,
+                                               jint count, jint deleted)
+{
+    for (int i = 0; i < count; i++) {
+        jstring text = (*env)->NewStringUTF(env, "sparkprof");
+        if (i < deleted)
+            (*env)->DeleteLocalRef(env, text);
+    }
+    (*env)->DeleteLocalRef(env, target);
+}

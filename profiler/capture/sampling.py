@@ -178,7 +178,7 @@ class SampleCollector:
                       keys["cpu"].tolist(), keys["ustack"].tolist(), keys["kstack"].tolist(),
                       keys["pystack"].tolist(), vals.tolist(), strict=True)
         rows = [self._row(_SampleKey(*fields), reader, native) for fields in columns]
-        stacks.clear()
+        reader.clear()  # else the copy fills up and new stacks collide: failed walks
         self._kernel_cache.clear()  # kernel stack ids are per copy too
         ready = []
         jvms = {pid for pid in set(pids) if self._is_jvm(pid)}  # a look-up walks every process

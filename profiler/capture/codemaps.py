@@ -22,7 +22,7 @@ class Mapping:
     @property
     def path(self) -> str:
         """The path as /proc/PID/maps shows it (`` (deleted)`` when it was unlinked)."""
-        return self.file.split(":", 2)[2]
+        return self.file.split(":", 3)[3]  # after major:minor:inode
 
 
 @dataclass

@@ -8,6 +8,7 @@ symbol lookups half of the collector's CPU time. The symbol table is read as one
 
 from __future__ import annotations
 
+import bisect
 import ctypes
 import functools
 import os
@@ -36,6 +37,9 @@ class ElfSymbols:
         self._name_offsets = name_offsets
         self._strtab = strtab
         self._segments = segments
+        self._start_list: list[int] | None = None
+        self._end_list: list[int] = []
+        self._decoded: dict[int, str] = {}
 
     @classmethod
     def empty(cls) -> ElfSymbols:
@@ -100,13 +104,19 @@ class ElfSymbols:
         vaddr = self._vaddr(file_offset)
         if vaddr is None or not len(self._starts):
             return None
-        index = int(np.searchsorted(self._starts, np.uint64(vaddr), side="right")) - 1
-        if index < 0 or vaddr >= int(self._ends[index]):
+        if self._start_list is None:  # bisect on a list: numpy's per-call cost is 6x more
+            self._start_list = self._starts.tolist()
+            self._end_list = self._ends.tolist()
+        index = bisect.bisect_right(self._start_list, vaddr) - 1
+        if index < 0 or vaddr >= self._end_list[index]:
             return None
-        start = int(self._name_offsets[index])
-        end = self._strtab.find(b"\0", start)
-        raw = self._strtab[start:end if end >= 0 else len(self._strtab)]
-        return demangle(raw.decode("utf-8", errors="replace"))
+        name = self._decoded.get(index)
+        if name is None:  # functions are hit at many addresses: decode each one once
+            start = int(self._name_offsets[index])
+            end = self._strtab.find(b"\0", start)
+            raw = self._strtab[start:end if end >= 0 else len(self._strtab)]
+            name = self._decoded[index] = demangle(raw.decode("utf-8", errors="replace"))
+        return name
 
     def _vaddr(self, file_offset: int) -> int | None:
         for segment in self._segments:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from profiler.capture.mapdrain import batch_lookup_and_delete
+from profiler.capture.mapdrain import batch_lookup, batch_lookup_and_delete
 from profiler.capture.pyframes import CodeNamer, Reader, splice
 from profiler.capture.pyruntime import PyProcess, PyVerdict, inspect_process, read_memory
 from profiler.capture.symbols import Frame
@@ -31,6 +31,8 @@ _STACK_CAPACITY = 4096  # bpf/stacks.c PY_STACK_ENTRIES
 _MAX_RETRIES = 5  # looks at a process whose interpreter was not ready yet
 PY_STACK_KEY = np.dtype("<u8")
 PY_STACK_VAL = np.dtype([("pid", "<u4"), ("depth", "<u4"), ("code", "<u8", (PY_MAX_FRAMES,))])
+_PID, _FLAG = np.dtype("<u4"), np.dtype("u1")  # the `tracked` map of bpf/common.h
+_TRACKED_CAPACITY = 8192  # MAX_TRACKED
 
 
 @dataclass
@@ -86,14 +88,19 @@ class PythonStacks:
         """Register new Python processes; name the stacks ``active_copy`` holds so far."""
         started = time.thread_time()
         self._namer.retry_failures()
-        tracked = self._bpf[b"tracked"]
-        for pid in [int(key.value) for key in tracked]:
+        tracked, _ = batch_lookup(self._lib, self._bpf[b"tracked"].map_fd, _PID, _FLAG,
+                                  _TRACKED_CAPACITY)
+        for pid in tracked.tolist():
             self._look_at(pid)
-        for stack in self._bpf[f"py_stacks{active_copy}".encode()].values():
-            seen = self._seen.get(int(stack.pid))
+        table = self._bpf[f"py_stacks{active_copy}".encode()]
+        _, stacks = batch_lookup(self._lib, table.map_fd, PY_STACK_KEY, PY_STACK_VAL,
+                                 _STACK_CAPACITY)
+        for pid, depth, codes in zip(stacks["pid"].tolist(), stacks["depth"].tolist(),
+                                     stacks["code"], strict=True):
+            seen = self._seen.get(pid)
             if seen is not None and seen.verdict.process is not None:
-                depth = min(int(stack.depth), PY_MAX_FRAMES)
-                self._namer.frames(seen.verdict.process, list(stack.code[:depth]))
+                self._namer.frames(seen.verdict.process,
+                                   codes[:min(depth, PY_MAX_FRAMES)].tolist())
         self.report.collector_s += time.thread_time() - started
 
     def prepare(self, copy: int, pids: Iterable[int]) -> None:

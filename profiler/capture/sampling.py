@@ -16,7 +16,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from profiler.capture.perfmap import read_perf_map, request_perf_map
 from profiler.capture.pystacks import PythonSamplingReport, PythonStacks
 from profiler.capture.stackmap import StackReader
 from profiler.capture.stacks import MISSING_KERNEL, MISSING_USER, StackResolver
+from profiler.capture.symbols import IS_NAME as _IS_NAME
 from profiler.capture.symbols import Frame, FrameNamer, process_uid
 from profiler.rundir.writer import RunWriter
 
@@ -41,6 +42,19 @@ STAT_NAMES = ("samples", "sample_map_full", "sample_user_stack_failed",
               "sample_kernel_stack_failed", "sample_python_stacks",
               "sample_python_thread_missing", "sample_python_map_full",
               "sample_python_truncated")
+
+
+class _SampleKey(NamedTuple):
+    """One entry of the sample count map, as Python ints."""
+
+    bucket: int
+    pid: int
+    tid: int
+    cpu: int
+    ustack: int
+    kstack: int
+    pystack: int
+    samples: int  # not `count`: tuple.count is a method
 
 
 @dataclass
@@ -156,32 +170,39 @@ class SampleCollector:
                                              _CAPACITY)
         stacks = self._bpf[f"sample_stacks{copy}".encode()]
         reader = StackReader(stacks, self._lib)
-        self._python.prepare(copy, (int(pid) for pid in np.unique(keys["pid"])))
-        rows = [self._row(key, int(count), reader) for key, count in zip(keys, vals,
-                                                                         strict=True)]
-        stacks.clear()
+        pids = keys["pid"].tolist()
+        self._python.prepare(copy, set(pids))
+        # rows repeat a user stack across buckets, threads and CPUs: name each one once
+        native: dict[tuple[int, int], list[Frame]] = {}
+        columns = zip(keys["bucket"].tolist(), pids, keys["tid"].tolist(),
+                      keys["cpu"].tolist(), keys["ustack"].tolist(), keys["kstack"].tolist(),
+                      keys["pystack"].tolist(), vals.tolist(), strict=True)
+        rows = [self._row(_SampleKey(*fields), reader, native) for fields in columns]
+        reader.clear()  # else the copy fills up and new stacks collide: failed walks
         self._kernel_cache.clear()  # kernel stack ids are per copy too
         ready = []
+        jvms = {pid for pid in set(pids) if self._is_jvm(pid)}  # a look-up walks every process
         for row in rows:
-            if any(isinstance(frame, int) for frame in row.user) and self._is_jvm(row.pid):
+            if row.pid in jvms and not all(map(_IS_NAME, row.user)):
                 self._hold(row)
             else:
                 ready.append(row)
         self._write(ready, {})
 
-    def _row(self, key: Any, count: int, stacks: StackReader) -> _Row:
-        pid = int(key["pid"])
-        ustack, kstack = int(key["ustack"]), int(key["kstack"])
-        user: list[Frame]
-        addresses = stacks.addresses(ustack)
-        user = self._namer.frames(pid, addresses) if addresses else [MISSING_USER]
-        user = self._python.splice(pid, int(key["pystack"]), user, count)
+    def _row(self, key: _SampleKey, stacks: StackReader,
+             native: dict[tuple[int, int], list[Frame]]) -> _Row:
+        pid, ustack, kstack = key.pid, key.ustack, key.kstack
+        user = native.get((pid, ustack))
+        if user is None:
+            addresses = stacks.addresses(ustack)
+            user = native[(pid, ustack)] = (self._namer.frames(pid, addresses) if addresses
+                                            else [MISSING_USER])
+        user = self._python.splice(pid, key.pystack, user, key.samples)
         if kstack == NO_KERNEL_STACK:
             kernel: list[str] = []
         else:
             kernel = self._kernel_cache.get(kstack) or self._kernel(stacks, kstack)
-        return _Row(int(key["bucket"]), pid, int(key["tid"]), int(key["cpu"]), user, kernel,
-                    count)
+        return _Row(key.bucket, pid, key.tid, key.cpu, user, kernel, key.samples)
 
     def _kernel(self, stacks: StackReader, stack_id: int) -> list[str]:
         addresses = stacks.addresses(stack_id)
@@ -221,13 +242,22 @@ class SampleCollector:
     def _write(self, rows: list[_Row], maps: dict[int, Any]) -> None:
         if not rows:
             return
-        finish = self._namer.finish
+        # rows of one process sharing a stack share its list: finish (name JIT frames) once
+        uses: dict[tuple[int, int], int] = {}
+        for row in rows:
+            key = (row.pid, id(row.user))
+            uses[key] = uses.get(key, 0) + 1
+        finished: dict[tuple[int, int], list[str]] = {}
+        for row in rows:
+            key = (row.pid, id(row.user))
+            if key not in finished:
+                finished[key] = self._namer.finish(row.user, maps.get(row.pid), uses[key])
         self._writer.append("samples", {
             "ts_ns": np.array([r.ts_ns for r in rows], dtype=np.int64),
             "pid": np.array([r.pid for r in rows], dtype=np.int32),
             "tid": np.array([r.tid for r in rows], dtype=np.int32),
             "cpu": np.array([r.cpu for r in rows], dtype=np.int32),
-            "user_stack": stack_column([finish(r.user, maps.get(r.pid)) for r in rows]),
+            "user_stack": stack_column([finished[(r.pid, id(r.user))] for r in rows]),
             "kernel_stack": stack_column([r.kernel for r in rows]),
             "count": np.array([r.count for r in rows], dtype=np.int64),
         })

@@ -190,6 +190,11 @@ class CaptureSession:
                 ports.add(port)
         return ports
 
+    def running(self) -> list[int]:
+        """Tracked processes whose exit has not been seen and that are still there."""
+        return [info.pid for info in self.processes.processes.values()
+                if info.exit_ns is None and os.path.exists(f"/proc/{info.pid}")]
+
     # -- the loop ----------------------------------------------------------------------------
     def poll(self, timeout_ms: int = 200) -> None:
         """Wait up to ``timeout_ms`` for events, turn everything pending into rows."""

@@ -1,8 +1,10 @@
-"""Read BPF_STACK_TRACE entries into numpy: one ``bpf_lookup_elem`` per stack id.
+"""Read BPF_STACK_TRACE entries into numpy: one ``bpf_lookup_elem`` per stack id; empty a
+stack table.
 
 BCC's ``StackTrace.walk`` yields the addresses one Python iteration (and ctypes access) each;
 a deep JVM stack has 60-120 frames. This reads the entry into a reused buffer instead: the
-kernel zero-fills it past the stack's last frame."""
+kernel zero-fills it past the stack's last frame. BCC's ``StackTrace.clear()`` does nothing,
+so a table that is reused (the sampler's two copies) is emptied here."""
 
 from __future__ import annotations
 
@@ -31,3 +33,16 @@ class StackReader:
             return []
         depth = int(np.count_nonzero(self._buffer))
         return self._buffer[:depth].tolist()  # type: ignore[no-any-return]
+
+    def clear(self) -> int:
+        """Delete every stack of the table; returns how many there were. The kernel finds
+        the next used id from any id, so deleting while walking misses none."""
+        current, following = ct.c_uint32(0), ct.c_uint32(0)
+        deleted = 0
+        previous = None
+        while self._lib.bpf_get_next_key(self._fd, previous, ct.byref(following)) == 0:
+            current.value = following.value
+            if self._lib.bpf_delete_elem(self._fd, ct.byref(current)) == 0:
+                deleted += 1
+            previous = ct.byref(current)
+        return deleted

@@ -20,6 +20,8 @@ UNKNOWN = "[unknown]"
 PYTHON_FRAME = "[python]"
 _PYTHON_MODULE = re.compile(r"^\[unknown\] \[(lib)?python3[.\d]*(\.so[.\d]*)?\]$")
 _MAX_CACHED = 200_000
+_UNKNOWN_IN_MODULE = UNKNOWN + " ["
+IS_NAME = str.__instancecheck__  # type(frame) check without a Python-level loop
 
 # A frame is a resolved name or an address waiting for a perf map.
 Frame = str | int
@@ -34,7 +36,11 @@ class FrameNamer:
         ``forget(pid)`` drops the symbolizer's state of a process."""
         self._symbolize = symbolize
         self._forget = forget
-        self._cache: dict[tuple[int, int], Frame] = {}
+        # pid -> address -> frame: per-process dicts let a whole stack be looked up with one
+        # C-level map() instead of a Python loop building (pid, address) keys
+        self._cache: dict[int, dict[int, Frame]] = {}
+        self._cached = 0
+        self._unknown_names: set[str] = set()  # "[unknown] [module]" frames seen so far
         self.resolved = 0
         self.unresolved = 0
         self.jit_resolved = 0
@@ -45,17 +51,24 @@ class FrameNamer:
         return cls(symbols.sym, forget=symbols.forget)
 
     def frames(self, pid: int, addresses: Sequence[int]) -> list[Frame]:
-        out: list[Frame] = []
-        for address in addresses:
-            key = (pid, address)
-            frame = self._cache.get(key)
-            if frame is None:
-                frame = self._name(pid, address)
-                if len(self._cache) > _MAX_CACHED:
-                    self._cache.clear()
-                self._cache[key] = frame
-            out.append(frame)
-        return out
+        names = self._cache.get(pid)
+        if names is None:
+            names = self._cache[pid] = {}
+        out: list[Frame | None] = list(map(names.get, addresses))
+        if None in out:
+            for index, frame in enumerate(out):
+                if frame is None:
+                    out[index] = self._remember(names, pid, addresses[index])
+        return out  # type: ignore[return-value]  # no None is left
+
+    def _remember(self, names: dict[int, Frame], pid: int, address: int) -> Frame:
+        if self._cached >= _MAX_CACHED:
+            for cached in self._cache.values():
+                cached.clear()
+            self._cached = 0
+        frame = names[address] = self._name(pid, address)
+        self._cached += 1
+        return frame
 
     def _name(self, pid: int, address: int) -> Frame:
         raw = self._symbolize(address, pid)
@@ -64,35 +77,47 @@ class FrameNamer:
             return address
         if _PYTHON_MODULE.match(text):
             return PYTHON_FRAME  # the interpreter's static functions: no symbol to show
+        if text.startswith(_UNKNOWN_IN_MODULE):
+            self._unknown_names.add(text)
         return text
 
-    def finish(self, frames: Sequence[Frame], perf_map: PerfMap | None) -> list[str]:
+    def finish(self, frames: Sequence[Frame], perf_map: PerfMap | None,
+               times: int = 1) -> list[str]:
         """Every frame as a name: addresses looked up in ``perf_map`` (JIT code) or
         ``[unknown]``; a run of unnamed addresses (a frame-pointer walk gone astray in code
         built without frame pointers) becomes one ``[unknown]``. Counts named and unnamed
-        frames for the report."""
+        frames for the report, as if the stack occurred ``times`` times."""
+        unnamed_in_files = sum(map(self._unknown_names.__contains__, frames))
+        if all(map(IS_NAME, frames)):  # nothing waits for a perf map: no Python loop
+            self.resolved += (len(frames) - unnamed_in_files) * times
+            self.unresolved += unnamed_in_files * times
+            return list(frames)  # type: ignore[arg-type]  # every frame is a str
         out: list[str] = []
+        names = unnamed = jit = 0
         for frame in frames:
             if isinstance(frame, str):
-                self.resolved += frame.split(" [", 1)[0] != UNKNOWN
-                self.unresolved += frame.split(" [", 1)[0] == UNKNOWN
+                names += 1
                 out.append(frame)
                 continue
             name = perf_map.name_of(frame) if perf_map is not None else None
             if name is None:
-                self.unresolved += 1
+                unnamed += 1
                 if not out or out[-1] != UNKNOWN:
                     out.append(UNKNOWN)
             else:
-                self.jit_resolved += 1
+                jit += 1
                 out.append(jit_frame(name))
+        self.resolved += (names - unnamed_in_files) * times
+        self.unresolved += (unnamed + unnamed_in_files) * times
+        self.jit_resolved += jit * times
         return out
 
     def forget_process(self, pid: int) -> None:
         if self._forget is not None:
             self._forget(pid)
-        for key in [key for key in self._cache if key[0] == pid]:
-            del self._cache[key]
+        names = self._cache.pop(pid, None)
+        if names is not None:
+            self._cached -= len(names)
 
 
 def process_uid(pid: int) -> int | None:

@@ -52,6 +52,9 @@ if TYPE_CHECKING:
 
 POLL_MS = 200
 STOP_GRACE_S = 5.0
+# After the command exits, what it started may still be exiting: the JVM of `python app.py`
+# writes its perf map (the names of JIT frames) at exit, and its last GC and threads end then.
+LINGER_S = 5.0
 FLUSH_INTERVAL_S = 5.0  # a part costs ~1 ms+ to write: fewer, larger parts; a crash loses <= 5 s
 
 
@@ -63,6 +66,7 @@ class CaptureLike(Protocol):
     def report(self) -> CaptureReport: ...  # probes attached/failed, from start() on
     def track(self, pid: int) -> None: ...
     def poll(self, timeout_ms: int) -> None: ...
+    def running(self) -> list[int]: ...  # tracked processes not seen exiting yet
     def stop(self) -> CaptureReport: ...
 
 
@@ -243,6 +247,23 @@ class Recorder:
             self._progress("cannot write the run directory: stopping the command")
             _stop_command(run.launched)
             raise
+        self._linger(run, signals)
+
+    def _linger(self, run: _Run, signals: SignalForwarder) -> None:
+        """Keep recording, up to LINGER_S, while processes the command started are exiting."""
+        assert run.session is not None
+        running = run.session.running()
+        if not running or signals.stop_now:
+            return
+        self._progress(f"the command exited; waiting up to {LINGER_S:g} s for "
+                       f"{len(running)} process(es) it started to exit (Ctrl-C stops)")
+        deadline = time.monotonic() + LINGER_S
+        while running and not signals.stop_now and time.monotonic() < deadline:
+            run.session.poll(POLL_MS)
+            running = run.session.running()
+        if running:
+            self._progress(f"{len(running)} process(es) still running: "
+                           f"{', '.join(map(str, running[:5]))}")
 
     def _attach_pids(self, run: _Run, signals: SignalForwarder) -> None:
         assert run.session is not None

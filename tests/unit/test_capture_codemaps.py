@@ -20,6 +20,8 @@ def test_only_executable_file_mappings_are_kept_with_their_offsets() -> None:
     assert [(m.start, m.offset) for m in found] == [(0x55D0A0001000, 0x1000),
                                                      (0x7F1000000000, 0x28000)]
     assert found[0].file == "08:01:1234:/usr/bin/python3.11"
+    # the path alone: symbols of an exited process are loaded from it
+    assert [m.path for m in found] == ["/usr/bin/python3.11", "/usr/lib/libc.so.6 (deleted)"]
 
 
 def test_a_forked_child_maps_a_library_function_to_the_same_file_offset() -> None:

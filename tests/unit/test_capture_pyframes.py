@@ -9,10 +9,12 @@ import subprocess
 import sys
 import threading
 import types
+from typing import Any
 
 import numpy as np
 import pytest
 
+from profiler.capture import pystacks
 from profiler.capture.pyframes import (
     CodeNamer,
     python_frame,
@@ -242,14 +244,21 @@ class _FakeTable:
     def __delitem__(self, key: int) -> None:
         del self.items[key]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter([ctypes.c_uint32(key) for key in self.items])
-
-    def values(self) -> list[object]:
-        return list(self.items.values())
+    @property
+    def map_fd(self) -> _FakeTable:
+        return self  # what the fake batch look-up below reads
 
 
-def test_processes_are_registered_skipped_and_spliced() -> None:
+def _fake_batch_lookup(lib: object, table: _FakeTable, key_dtype: np.dtype[Any],
+                       val_dtype: np.dtype[Any], capacity: int,
+                       ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    keys = np.array(list(table.items)[:capacity], dtype=key_dtype)
+    return keys, np.zeros(len(keys), dtype=val_dtype)
+
+
+def test_processes_are_registered_skipped_and_spliced(monkeypatch: pytest.MonkeyPatch,
+                                                      ) -> None:
+    monkeypatch.setattr(pystacks, "batch_lookup", _fake_batch_lookup)
     _layout()
     tables = {name: _FakeTable() for name in (b"tracked", b"py_procs", b"py_skip",
                                               b"py_default", b"py_stacks0")}

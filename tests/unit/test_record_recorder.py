@@ -15,6 +15,7 @@ import pytest
 
 from profiler.capture.options import CaptureOptions, CaptureReport
 from profiler.errors import CommandNotFoundError, OutputError
+from profiler.record import recorder
 from profiler.record.recorder import Recorder, RecordRequest
 from profiler.rundir import RunWriter
 
@@ -29,6 +30,8 @@ class FakeSession:
         self.options = options
         self.writer = writer
         self.tracked: list[int] = []
+        self.still_running: list[int] = []  # what running() answers
+        self.running_asked = 0
         self.polls = 0
         self.started = self.stopped = False
         self._on_poll = on_poll
@@ -50,6 +53,10 @@ class FakeSession:
         if self._on_poll is not None:
             self._on_poll(self.polls)
         time.sleep(POLL_S)
+
+    def running(self) -> list[int]:
+        self.running_asked += 1
+        return list(self.still_running)
 
     def stop(self) -> CaptureReport:
         self.stopped = True
@@ -204,3 +211,36 @@ def test_ctrl_c_during_the_bpf_compile_never_starts_the_command(tmp_path: Path) 
     assert code == 128 + signal.SIGINT
     assert session.tracked == [] and not marker.exists()
     assert meta_of(tmp_path)["status"] == "incomplete"
+
+
+def test_recording_goes_on_while_what_the_command_started_exits(tmp_path: Path) -> None:
+    sessions: list[FakeSession] = []
+
+    def child_exits_three_polls_later(poll: int) -> None:
+        session = sessions[0]
+        if poll == 0:
+            session.still_running = [4242]  # e.g. the JVM of `python app.py`
+        elif session.running_asked >= 3:  # asked once the command exited, then each poll
+            session.still_running = []
+
+    code, session, lines = record(tmp_path, ["true"], child_exits_three_polls_later,
+                                  sessions=sessions)
+    assert code == 0 and session.stopped and session.running_asked == 4
+    assert any("waiting up to 5 s for 1 process(es)" in line for line in lines)
+    assert not any("still running" in line for line in lines)
+
+
+def test_lingering_ends_after_its_time_limit(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(recorder, "LINGER_S", 0.3)
+    sessions: list[FakeSession] = []
+
+    def never_exits(poll: int) -> None:
+        if poll == 0:
+            sessions[0].still_running = [4242]
+
+    started = time.monotonic()
+    code, session, lines = record(tmp_path, ["true"], never_exits, sessions=sessions)
+    assert code == 0 and session.stopped
+    assert time.monotonic() - started < 5
+    assert any("1 process(es) still running: 4242" in line for line in lines)

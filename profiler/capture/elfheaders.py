@@ -20,6 +20,8 @@ _SHT_SYMTAB = 2
 _SHT_NOTE = 7
 _SHT_DYNSYM = 11
 _NT_GNU_BUILD_ID = 3
+STT_FUNC = 2
+STT_GNU_IFUNC = 10
 _EHDR = np.dtype([("ident", "S16"), ("type", "<u2"), ("machine", "<u2"), ("version", "<u4"),
                   ("entry", "<u8"), ("phoff", "<u8"), ("shoff", "<u8"), ("flags", "<u4"),
                   ("ehsize", "<u2"), ("phentsize", "<u2"), ("phnum", "<u2"),
@@ -56,9 +58,9 @@ class ElfHeaders:
     build_id: str | None
 
 
-def read_headers(stream: BinaryIO) -> ElfHeaders | None:
-    """The file's segments, symbol tables and build id; None when it is not a little-endian
-    64-bit ELF file or is cut short."""
+def read_headers(stream: BinaryIO, symbols: bool = True) -> ElfHeaders | None:
+    """The file's segments, symbol tables (unless ``symbols`` is False) and build id; None
+    when it is not a little-endian 64-bit ELF file or is cut short."""
     ident = stream.read(_EHDR.itemsize)
     if len(ident) < _EHDR.itemsize or not ident.startswith(_ELF_MAGIC) \
             or ident[4] != _ELFCLASS64 or ident[5] != _ELFDATA2LSB:
@@ -76,7 +78,8 @@ def read_headers(stream: BinaryIO) -> ElfHeaders | None:
     build_id = None
     for section in sections:
         kind = int(section["type"])
-        if kind in (_SHT_SYMTAB, _SHT_DYNSYM) and int(section["entsize"]) == ELF64_SYM.itemsize:
+        if kind in (_SHT_SYMTAB, _SHT_DYNSYM) and symbols \
+                and int(section["entsize"]) == ELF64_SYM.itemsize:
             link = int(section["link"])
             if link >= len(sections):
                 continue
@@ -85,6 +88,24 @@ def read_headers(stream: BinaryIO) -> ElfHeaders | None:
         elif kind == _SHT_NOTE and build_id is None:
             build_id = _build_id(_bytes(stream, section))
     return ElfHeaders(segments, tuple(tables), build_id)
+
+
+def defined_functions(table: SymbolTable, ifunc: bool = False) -> np.ndarray[Any, Any]:
+    """The table's functions that the file defines (ELF64_SYM records): STT_FUNC, and
+    STT_GNU_IFUNC resolvers with ``ifunc``; none undefined or at address 0."""
+    symbols = np.frombuffer(table.symbols[:len(table.symbols) // ELF64_SYM.itemsize
+                                          * ELF64_SYM.itemsize], dtype=ELF64_SYM)
+    kind = symbols["info"] & 0xF
+    wanted = (kind == STT_FUNC) | (kind == STT_GNU_IFUNC) if ifunc else kind == STT_FUNC
+    chosen: np.ndarray[Any, Any] = symbols[wanted & (symbols["shndx"] != 0)
+                                           & (symbols["value"] != 0)]
+    return chosen
+
+
+def symbol_name(table: SymbolTable, name_offset: int) -> str:
+    end = table.strings.find(b"\0", name_offset)
+    return table.strings[name_offset:end if end >= 0 else len(table.strings)].decode(
+        "utf-8", errors="replace")
 
 
 def _table(stream: BinaryIO, offset: int, count: int, entry_size: int,

@@ -16,10 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from profiler.capture.elfheaders import ELF64_SYM, Segment, SymbolTable, read_headers
+from profiler.capture.elfheaders import Segment, SymbolTable, defined_functions, read_headers
 
-_STT_FUNC = 2
-_STT_GNU_IFUNC = 10
 # Of aliases at one address, name the GLOBAL one first, then WEAK, then LOCAL (by st_bind).
 _BIND_RANK = np.array([2, 0, 1] + [3] * 13, dtype=np.uint8)
 _DEBUG_ROOT = "/usr/lib/debug/.build-id"
@@ -60,24 +58,19 @@ class ElfSymbols:
         tables = list(headers.tables)
         if not any(table.kind == "symtab" for table in tables):
             tables += _debug_file_tables(headers.build_id)
-        return cls._from_tables([(t.symbols, t.strings) for t in tables], headers.segments)
+        return cls._from_tables(tables, headers.segments)
 
     @classmethod
-    def _from_tables(cls, tables: list[tuple[bytes, bytes]],
+    def _from_tables(cls, tables: list[SymbolTable],
                      segments: tuple[Segment, ...]) -> ElfSymbols:
         parts, strtabs, base = [], [], 0
-        for raw, strtab in tables:
-            symbols = np.frombuffer(raw[:len(raw) // ELF64_SYM.itemsize * ELF64_SYM.itemsize],
-                                    dtype=ELF64_SYM)
-            kind = symbols["info"] & 0xF
-            keep = ((kind == _STT_FUNC) | (kind == _STT_GNU_IFUNC)) & (
-                symbols["shndx"] != 0) & (symbols["value"] != 0)
-            chosen = symbols[keep]
+        for table in tables:
+            chosen = defined_functions(table, ifunc=True)
             parts.append((chosen["value"], chosen["size"],
                           chosen["name"].astype(np.uint64) + base, chosen["info"] >> 4,
                           chosen["shndx"]))
-            strtabs.append(strtab)
-            base += len(strtab)
+            strtabs.append(table.strings)
+            base += len(table.strings)
         if not parts:
             return cls.empty()
         values, sizes, names, binds, sections = (np.concatenate(column)

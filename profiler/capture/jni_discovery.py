@@ -13,10 +13,13 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
-from elftools.elf.sections import SymbolTableSection
-
+from profiler.capture.elfheaders import (
+    ElfHeaders,
+    Segment,
+    defined_functions,
+    read_headers,
+    symbol_name,
+)
 from profiler.capture.jni_names import (
     JAVA_PREFIX,
     RegisteredNatives,
@@ -102,38 +105,34 @@ def map_files_path(pid: int, mapping: Mapping) -> str:
     return f"/proc/{pid}/map_files/{mapping.start:x}-{mapping.end:x}"
 
 
-def _load_segments(elf: ELFFile) -> list[tuple[int, int, int]]:
-    return [(seg["p_vaddr"], seg["p_memsz"], seg["p_offset"]) for seg in elf.iter_segments()
-            if seg["p_type"] == "PT_LOAD"]
-
-
-def _file_offset(segments: list[tuple[int, int, int]], vaddr: int) -> int | None:
-    for start, size, offset in segments:
-        if start <= vaddr < start + size:
-            return vaddr - start + offset
+def _file_offset(segments: tuple[Segment, ...], vaddr: int) -> int | None:
+    for segment in segments:
+        if segment.vaddr <= vaddr < segment.vaddr + segment.size:
+            return vaddr - segment.vaddr + segment.offset
     return None
 
 
-def _functions(elf: ELFFile, section_name: str) -> Iterator[tuple[str, int]]:
-    """Defined functions of one symbol table: (name without @@VERSION, st_value)."""
-    section = elf.get_section_by_name(section_name)
-    if not isinstance(section, SymbolTableSection):
-        return
-    for symbol in section.iter_symbols():
-        if (symbol["st_info"]["type"] == "STT_FUNC" and symbol["st_shndx"] != "SHN_UNDEF"
-                and symbol["st_value"]):
-            yield strip_version(symbol.name), int(symbol["st_value"])
+def _functions(headers: ElfHeaders, kind: str,
+               prefix: bytes = b"") -> Iterator[tuple[str, int]]:
+    """Defined functions of the file's ``kind`` symbol table whose names start with
+    ``prefix``: (name without @@VERSION, st_value)."""
+    for table in headers.tables:
+        if table.kind != kind:
+            continue
+        functions = defined_functions(table)
+        for name_offset, vaddr in zip(functions["name"].tolist(), functions["value"].tolist(),
+                                      strict=True):
+            if table.strings.startswith(prefix, name_offset):
+                yield strip_version(symbol_name(table, name_offset)), vaddr
 
 
-def _native_functions(elf: ELFFile,
+def _native_functions(headers: ElfHeaders,
                       schemes: tuple[RegisteredNatives, ...]) -> Iterator[tuple[str, int]]:
     """``Java_*`` functions of .dynsym, then the registered natives of .symtab (local
     functions, so only there; a stripped library has none to offer)."""
-    for name, vaddr in _functions(elf, ".dynsym"):
-        if name.startswith(JAVA_PREFIX):
-            yield name, vaddr
+    yield from _functions(headers, "dynsym", JAVA_PREFIX.encode())
     if schemes:
-        for name, vaddr in _functions(elf, ".symtab"):
+        for name, vaddr in _functions(headers, "symtab"):
             if any(scheme.name(name) is not None for scheme in schemes):
                 yield name, vaddr
 
@@ -146,17 +145,18 @@ def java_symbols(path: str, library: str = "") -> list[JniSymbol]:
     schemes = registered_natives(library or path)
     try:
         with open(path, "rb") as handle:
-            elf = ELFFile(handle)
-            segments = _load_segments(elf)
+            headers = read_headers(handle)
+            if headers is None:
+                return []
             found: dict[str, JniSymbol] = {}
-            for name, vaddr in _native_functions(elf, schemes):
-                offset = _file_offset(segments, vaddr)
+            for name, vaddr in _native_functions(headers, schemes):
+                offset = _file_offset(headers.segments, vaddr)
                 if offset is None or name in found:
                     continue
                 handle.seek(offset)
                 found[name] = JniSymbol(name, vaddr, offset, handle.read(_FIRST_BYTES))
             return sorted(found.values(), key=lambda s: s.file_offset)
-    except (OSError, ELFError, ValueError):
+    except OSError:
         return []
 
 
@@ -164,10 +164,12 @@ def file_offsets(path: str, vaddrs: list[int]) -> dict[int, int]:
     """File offsets of ELF virtual addresses (those inside a loaded segment)."""
     try:
         with open(path, "rb") as handle:
-            segments = _load_segments(ELFFile(handle))
-    except (OSError, ELFError, ValueError):
+            headers = read_headers(handle, symbols=False)
+    except OSError:
         return {}
-    found = {vaddr: _file_offset(segments, vaddr) for vaddr in vaddrs}
+    if headers is None:
+        return {}
+    found = {vaddr: _file_offset(headers.segments, vaddr) for vaddr in vaddrs}
     return {vaddr: offset for vaddr, offset in found.items() if offset is not None}
 
 

@@ -214,12 +214,16 @@ def default_methods(path: str, include: Sequence[str]) -> tuple[str, ...] | None
 def symbol_included(symbol: str, include: Sequence[str]) -> bool:
     """An include glob that names the symbol (``Java_*Deflater*``) or its ``Class.method``
     forces it past the cost guard."""
+    if not include:
+        return False  # the common case: no demangling for each of a library's symbols
     class_name, method = native_name(symbol)
     return _matches(strip_version(symbol), include) or _matches(f"{class_name}.{method}",
                                                                 include)
 
 
 def symbol_excluded(symbol: str, exclude: Sequence[str]) -> bool:
+    if not exclude:
+        return False
     class_name, method = native_name(symbol)
     return _matches(strip_version(symbol), exclude) or _matches(f"{class_name}.{method}",
                                                                 exclude)

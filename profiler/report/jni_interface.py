@@ -40,12 +40,16 @@ def jni_interface_use(profile: Profile) -> JniInterfaceUse | None:
     sites = profile.optional_table("jni_global_ref_sites")
     locals_ = profile.optional_table("jni_local_ref_sites")
     locals_ = locals_ if locals_ is not None else pd.DataFrame()
+    # runs of an older sparkprof have the tracer's meta block without local_refs; a run cut
+    # short before the end has no block at all and was recorded by this one
+    tracer_meta = profile.meta.get("jni_interface") or {}
+    local_traced = not tracer_meta or "local_refs" in tracer_meta
     return JniInterfaceUse(
         functions=function_uses(calls if calls is not None else pd.DataFrame()),
         global_refs=live_ref_sites(sites if sites is not None else pd.DataFrame()),
         live_at_end=_sum(sites, "live_at_end"), created=_sum(sites, "created"),
         local_libraries=local_ref_libraries(locals_), local_refs=local_ref_sites(locals_),
-        local_traced="local_refs" in (profile.meta.get("jni_interface") or {"local_refs": 1}))
+        local_traced=local_traced)
 
 
 def _sum(frame: pd.DataFrame | None, column: str) -> int:

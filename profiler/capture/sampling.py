@@ -26,8 +26,7 @@ from profiler.capture.perfmap import read_perf_map, request_perf_map
 from profiler.capture.pystacks import PythonSamplingReport, PythonStacks
 from profiler.capture.stackmap import StackReader
 from profiler.capture.stacks import MISSING_KERNEL, MISSING_USER, StackResolver
-from profiler.capture.symbols import IS_NAME as _IS_NAME
-from profiler.capture.symbols import Frame, FrameNamer, process_uid
+from profiler.capture.symbols import Frame, FrameNamer, all_named, process_uid
 from profiler.rundir.writer import RunWriter
 
 SAMPLE_KEY = np.dtype({"names": ["bucket", "pid", "tid", "cpu", "ustack", "kstack",
@@ -183,7 +182,7 @@ class SampleCollector:
         ready = []
         jvms = {pid for pid in set(pids) if self._is_jvm(pid)}  # a look-up walks every process
         for row in rows:
-            if row.pid in jvms and not all(map(_IS_NAME, row.user)):
+            if row.pid in jvms and not all_named(row.user):
                 self._hold(row)
             else:
                 ready.append(row)

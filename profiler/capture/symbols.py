@@ -21,7 +21,7 @@ PYTHON_FRAME = "[python]"
 _PYTHON_MODULE = re.compile(r"^\[unknown\] \[(lib)?python3[.\d]*(\.so[.\d]*)?\]$")
 _MAX_CACHED = 200_000
 _UNKNOWN_IN_MODULE = UNKNOWN + " ["
-IS_NAME = str.__instancecheck__  # type(frame) check without a Python-level loop
+_IS_NAME = str.__instancecheck__  # a type check map() runs without a Python-level loop
 
 # A frame is a resolved name or an address waiting for a perf map.
 Frame = str | int
@@ -88,7 +88,7 @@ class FrameNamer:
         built without frame pointers) becomes one ``[unknown]``. Counts named and unnamed
         frames for the report, as if the stack occurred ``times`` times."""
         unnamed_in_files = sum(map(self._unknown_names.__contains__, frames))
-        if all(map(IS_NAME, frames)):  # nothing waits for a perf map: no Python loop
+        if all_named(frames):  # nothing waits for a perf map: no Python loop
             self.resolved += (len(frames) - unnamed_in_files) * times
             self.unresolved += unnamed_in_files * times
             return list(frames)  # type: ignore[arg-type]  # every frame is a str
@@ -118,6 +118,11 @@ class FrameNamer:
         names = self._cache.pop(pid, None)
         if names is not None:
             self._cached -= len(names)
+
+
+def all_named(frames: Sequence[Frame]) -> bool:
+    """Whether no frame is an address still waiting for a perf map."""
+    return all(map(_IS_NAME, frames))
 
 
 def process_uid(pid: int) -> int | None:

@@ -256,7 +256,8 @@ class Recorder:
         if not running or signals.stop_now:
             return
         self._progress(f"the command exited; waiting up to {LINGER_S:g} s for "
-                       f"{len(running)} process(es) it started to exit (Ctrl-C stops)")
+                       f"{len(running)} process(es) it started to exit "
+                       "(Ctrl-C twice stops at once)")
         deadline = time.monotonic() + LINGER_S
         while running and not signals.stop_now and time.monotonic() < deadline:
             run.session.poll(POLL_MS)

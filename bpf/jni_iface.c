@@ -273,12 +273,24 @@ static __always_inline s32 jnii_creating_stack(struct pt_regs *ctx, u32 tgid)
     return stack;
 }
 
-static __always_inline void jnii_ref_created(struct pt_regs *ctx, struct jnii_site *site,
-                                             u32 tgid)
+/* The reference a site's value argument holds: 0 when there is none (a call that failed)
+ * or it cannot be read (counted). */
+static __always_inline u64 jnii_ref_value(struct pt_regs *ctx, struct jnii_site *site)
 {
     int ok = 0;
     u64 ref = (u64)jnii_arg(ctx, &site->value, &ok);
-    if (!ok || !ref)
+    if (!ok) {
+        jnii_stat(6);
+        return 0;
+    }
+    return ref;
+}
+
+static __always_inline void jnii_ref_created(struct pt_regs *ctx, struct jnii_site *site,
+                                             u32 tgid)
+{
+    u64 ref = jnii_ref_value(ctx, site);
+    if (!ref)
         return;
     u32 weak = (site->flags & JNII_REF_WEAK) ? 1 : 0;
     s32 stack = jnii_creating_stack(ctx, tgid);
@@ -298,9 +310,8 @@ static __always_inline void jnii_ref_created(struct pt_regs *ctx, struct jnii_si
 static __always_inline void jnii_ref_deleted(struct pt_regs *ctx, struct jnii_site *site,
                                              u32 tgid)
 {
-    int ok = 0;
-    u64 ref = (u64)jnii_arg(ctx, &site->value, &ok);
-    if (!ok || !ref)
+    u64 ref = jnii_ref_value(ctx, site);
+    if (!ref)
         return;
     struct jnii_ref_key key = {.ref = ref, .pid = tgid};
     struct jnii_ref *live = jnii_refs.lookup(&key);
@@ -319,12 +330,7 @@ static __always_inline void jnii_ref_deleted(struct pt_regs *ctx, struct jnii_si
 static __always_inline void jnii_local_created(struct pt_regs *ctx, struct jnii_site *site,
                                                u32 tgid)
 {
-    int ok = 0;
-    u64 ref = (u64)jnii_arg(ctx, &site->value, &ok);
-    if (!ok) {
-        jnii_stat(6);
-        return;
-    }
+    u64 ref = jnii_ref_value(ctx, site);
     if (!ref)  /* the call failed (an exception is pending): nothing created */
         return;
     s32 stack = jnii_creating_stack(ctx, tgid);
@@ -345,12 +351,7 @@ static __always_inline void jnii_local_created(struct pt_regs *ctx, struct jnii_
 static __always_inline void jnii_local_deleted(struct pt_regs *ctx, struct jnii_site *site,
                                                u32 tgid)
 {
-    int ok = 0;
-    u64 ref = (u64)jnii_arg(ctx, &site->value, &ok);
-    if (!ok) {
-        jnii_stat(6);
-        return;
-    }
+    u64 ref = jnii_ref_value(ctx, site);
     if (!ref)
         return;
     struct jnii_ref_key key = {.ref = ref, .pid = tgid};

@@ -45,6 +45,8 @@ BPF_ARRAY(tracked_bits, u64, PID_WORDS);
  * drains the other copy while nothing writes to it. */
 BPF_ARRAY(active_copy, u32, 1);
 #if defined(WITH_SLOW_STACKS) || defined(WITH_OFFCPU_STACKS)
+/* Stacks whose ids live long: kernel stacks of off-CPU blocks (taken when a block starts,
+ * sent when it ends) and the call sites of JNI reference functions. Never emptied. */
 BPF_STACK_TRACE(stacks, STACK_ENTRIES);
 #endif
 
@@ -185,3 +187,32 @@ struct jvm_event {
     char s1[64];
     char s2[64];
 };
+
+#if defined(WITH_SLOW_STACKS) || defined(WITH_DEFERRED_USTACK)
+/* User stacks taken just before their event is sent (slow syscalls, and off-CPU blocks at
+ * their syscall's exit) go to one of two tables: user space resolves the ids of one while
+ * the probes fill the other, empties it and switches at each drain, so JIT code that keeps
+ * changing cannot fill a table for the whole run. Their ids are tagged with the table
+ * (profiler/capture/stacks.py reads them). */
+#ifndef USER_STACK_ENTRIES
+#define USER_STACK_ENTRIES 8192
+#endif
+#define USTACK_FRESH (1 << 20)   /* an id of ustacks0/1, not of `stacks` */
+#define USTACK_COPY1 (1 << 21)   /* ... of ustacks1 */
+BPF_STACK_TRACE(ustacks0, USER_STACK_ENTRIES);
+BPF_STACK_TRACE(ustacks1, USER_STACK_ENTRIES);
+BPF_ARRAY(ustack_copy, u32, 1);
+
+static __always_inline s32 fresh_user_stack(void *ctx)
+{
+    int zero = 0;
+    u32 *copy = ustack_copy.lookup(&zero);
+    s32 id;
+    if (copy && *copy) {
+        id = ustacks1.get_stackid(ctx, BPF_F_USER_STACK);
+        return id < 0 ? id : (id | USTACK_FRESH | USTACK_COPY1);
+    }
+    id = ustacks0.get_stackid(ctx, BPF_F_USER_STACK);
+    return id < 0 ? id : (id | USTACK_FRESH);
+}
+#endif

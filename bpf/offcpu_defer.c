@@ -64,7 +64,7 @@ static __always_inline void take_deferred_stack(void *ctx, u32 tid)
     struct block_event ev = *waiting;
     deferred_blocks.delete(&tid);
     if (bpf_ktime_get_ns() - (ev.start + ev.dur) <= DEFER_WINDOW_NS) {
-        ev.ustack = stacks.get_stackid(ctx, BPF_F_USER_STACK);
+        ev.ustack = fresh_user_stack(ctx);
         if (ev.ustack < 0)
             stat_add(STAT_USTACK_FAILED);
     } else {

@@ -317,7 +317,7 @@ RAW_TRACEPOINT_PROBE(sys_exit)
         struct slow_event ev = {.ts = call->ts, .dur = dur, .ret = ret, .pid = key.pid,
                                 .tid = tid, .fd = (s32)call->arg0, .nr = call->nr};
 #ifdef WITH_SLOW_STACKS
-        ev.ustack = stacks.get_stackid(ctx, BPF_F_USER_STACK);
+        ev.ustack = fresh_user_stack(ctx);
         if (ev.ustack < 0)
             stat_add(STAT_USTACK_FAILED);
 #else

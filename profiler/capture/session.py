@@ -206,6 +206,8 @@ class CaptureSession:
             assert self._drainer is not None
             self._write_aggregates(self._drainer.drain())
             self._write_stacked_events()
+            assert self._stacks is not None
+            self._stacks.rotate_user_stacks()  # every event received so far is resolved
             self._boundary.drain()
             self._drains += 1
             horizon = (_FORGET_AFTER_DRAINS * self.options.drain_interval_s * 1e9

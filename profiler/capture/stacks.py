@@ -2,6 +2,12 @@
 
 A failed walk (a negative errno instead of an id, or an id whose entry is gone) becomes the
 single frame ``[missing user stack]`` / ``[missing kernel stack]`` and is counted.
+
+Ids come from ``stacks`` (kernel stacks of off-CPU blocks, JNI call sites: never emptied) or,
+tagged, from one of the two ``ustacks`` tables (user stacks of slow syscalls and off-CPU
+blocks, taken just before their event is sent): at each drain, once the events received so
+far are resolved, :meth:`StackResolver.rotate_user_stacks` empties the table the probes did
+not fill since the last drain and switches them to it (bpf/common.h ``fresh_user_stack``).
 """
 
 from __future__ import annotations
@@ -20,6 +26,9 @@ MISSING_USER = "[missing user stack]"
 MISSING_KERNEL = "[missing kernel stack]"
 UNKNOWN_FRAME = "[unknown]"  # an address outside every mapped file and perf map
 _MAX_CACHED = 50_000
+USTACK_FRESH = 1 << 20  # bpf/common.h: an id of ustacks0/1
+USTACK_COPY1 = 1 << 21  # ... of ustacks1
+_ID_BITS = USTACK_FRESH - 1
 _MAX_CACHED_SYMBOLS = 200_000  # per process
 
 
@@ -28,7 +37,12 @@ class StackResolver:
         """``lib``: BCC's libbcc (stacks are read with its bpf_lookup_elem)."""
         self._bpf = bpf
         self._reader = StackReader(bpf[b"stacks"], lib) if has_table(bpf, "stacks") else None
+        self._fresh = ([StackReader(bpf[name], lib) for name in (b"ustacks0", b"ustacks1")]
+                       if has_table(bpf, "ustacks0") else [])
+        self._fresh_copy = 0  # the ustacks table the probes fill now
+        # names by (pid, id): one dict for `stacks`, one per ustacks table (emptied with it)
         self._user: dict[tuple[int, int], list[str]] = {}
+        self._fresh_names: list[dict[tuple[int, int], list[str]]] = [{}, {}]
         self._kernel: dict[int, list[str]] = {}
         # Different stacks share most frames: one lookup per (pid, address) instead of one
         # per frame of every new stack.
@@ -44,19 +58,38 @@ class StackResolver:
 
     def user(self, pid: int, stack_id: int) -> list[str]:
         """Frames leaf first."""
+        if stack_id >= 0 and stack_id & USTACK_FRESH:
+            copy = 1 if stack_id & USTACK_COPY1 else 0
+            reader = self._fresh[copy] if self._fresh else None
+            cache = self._fresh_names[copy]
+            stack_id &= _ID_BITS
+        else:
+            reader, cache = self._reader, self._user
         key = (pid, stack_id)
-        frames = self._user.get(key)
+        frames = cache.get(key)
         if frames is not None:
             return frames
-        addresses = self._addresses(stack_id)
+        addresses = reader.addresses(stack_id) if reader is not None else []
         if not addresses:
             self.missing_user += 1
             return [MISSING_USER]
         frames = [self._symbol(pid, addr) for addr in addresses]
-        if len(self._user) > _MAX_CACHED:
-            self._user.clear()
-        self._user[key] = frames
+        if len(cache) > _MAX_CACHED:
+            cache.clear()
+        cache[key] = frames
         return frames
+
+    def rotate_user_stacks(self) -> None:
+        """Empty the ustacks table the probes did not fill since the last call (the events
+        with its ids have been resolved) and switch the probes to it."""
+        if not self._fresh:
+            return
+        quiet = 1 - self._fresh_copy
+        self._fresh[quiet].clear()
+        self._fresh_names[quiet].clear()
+        table = self._bpf[b"ustack_copy"]
+        table[table.Key(0)] = table.Leaf(quiet)
+        self._fresh_copy = quiet
 
     def _symbol(self, pid: int, addr: int) -> str:
         names = self._symbols.setdefault(pid, {})

@@ -103,10 +103,10 @@ def defined_functions(table: SymbolTable, ifunc: bool = False) -> np.ndarray[Any
     return chosen
 
 
-def symbol_name(table: SymbolTable, name_offset: int) -> str:
-    end = table.strings.find(b"\0", name_offset)
-    return table.strings[name_offset:end if end >= 0 else len(table.strings)].decode(
-        "utf-8", errors="replace")
+def c_string(strings: bytes, offset: int) -> str:
+    """The NUL-terminated name at ``offset`` of a string table."""
+    end = strings.find(b"\0", offset)
+    return strings[offset:end if end >= 0 else len(strings)].decode("utf-8", errors="replace")
 
 
 def _table(stream: BinaryIO, offset: int, count: int, entry_size: int,

@@ -16,7 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from profiler.capture.elfheaders import Segment, SymbolTable, defined_functions, read_headers
+from profiler.capture.elfheaders import (
+    Segment,
+    SymbolTable,
+    c_string,
+    defined_functions,
+    read_headers,
+)
 
 # Of aliases at one address, name the GLOBAL one first, then WEAK, then LOCAL (by st_bind).
 _BIND_RANK = np.array([2, 0, 1] + [3] * 13, dtype=np.uint8)
@@ -30,14 +36,14 @@ class ElfSymbols:
     def __init__(self, starts: np.ndarray[Any, Any], ends: np.ndarray[Any, Any],
                  name_offsets: np.ndarray[Any, Any], strtab: bytes,
                  segments: tuple[Segment, ...]) -> None:
-        self._starts = starts
-        self._ends = ends
+        # Python lists: one address at a time, bisect on a list costs a sixth of numpy's
+        # per-call searchsorted
+        self._starts: list[int] = starts.tolist()
+        self._ends: list[int] = ends.tolist()
         self._name_offsets = name_offsets
         self._strtab = strtab
         self._segments = segments
-        self._start_list: list[int] | None = None
-        self._end_list: list[int] = []
-        self._decoded: dict[int, str] = {}
+        self._decoded: dict[int, str] = {}  # function index -> name: hit at many addresses
 
     @classmethod
     def empty(cls) -> ElfSymbols:
@@ -95,20 +101,15 @@ class ElfSymbols:
     def name_at(self, file_offset: int) -> str | None:
         """The (demangled) function containing ``file_offset`` of the file, or None."""
         vaddr = self._vaddr(file_offset)
-        if vaddr is None or not len(self._starts):
+        if vaddr is None:
             return None
-        if self._start_list is None:  # bisect on a list: numpy's per-call cost is 6x more
-            self._start_list = self._starts.tolist()
-            self._end_list = self._ends.tolist()
-        index = bisect.bisect_right(self._start_list, vaddr) - 1
-        if index < 0 or vaddr >= self._end_list[index]:
+        index = bisect.bisect_right(self._starts, vaddr) - 1
+        if index < 0 or vaddr >= self._ends[index]:
             return None
         name = self._decoded.get(index)
-        if name is None:  # functions are hit at many addresses: decode each one once
-            start = int(self._name_offsets[index])
-            end = self._strtab.find(b"\0", start)
-            raw = self._strtab[start:end if end >= 0 else len(self._strtab)]
-            name = self._decoded[index] = demangle(raw.decode("utf-8", errors="replace"))
+        if name is None:
+            name = self._decoded[index] = demangle(
+                c_string(self._strtab, int(self._name_offsets[index])))
         return name
 
     def _vaddr(self, file_offset: int) -> int | None:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from profiler.capture.elfheaders import (
     ElfHeaders,
     Segment,
+    c_string,
     defined_functions,
     read_headers,
-    symbol_name,
 )
 from profiler.capture.jni_names import (
     JAVA_PREFIX,
@@ -123,7 +123,7 @@ def _functions(headers: ElfHeaders, kind: str,
         for name_offset, vaddr in zip(functions["name"].tolist(), functions["value"].tolist(),
                                       strict=True):
             if table.strings.startswith(prefix, name_offset):
-                yield strip_version(symbol_name(table, name_offset)), vaddr
+                yield strip_version(c_string(table.strings, name_offset)), vaddr
 
 
 def _native_functions(headers: ElfHeaders,

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from profiler.capture.mapdrain import batch_lookup_and_delete
+from profiler.capture.mapdrain import batch_lookup, batch_lookup_and_delete
 from profiler.capture.stacks import StackResolver
 from profiler.rundir.writer import RunWriter
 
@@ -96,8 +96,10 @@ class CreatingSites:
         self._frames: dict[SiteKey, list[str]] = {}
 
     def name_new_sites(self) -> None:
-        for key in self._bpf[self._map]:
-            site = (int(key.pid), int(key.stack), int(getattr(key, self._tag)))
+        keys, _ = batch_lookup(self._lib, self._bpf[self._map].map_fd, self._key, SITE_VAL,
+                               SITES_CAPACITY)  # one syscall, not BCC's one per key
+        for site in zip(keys["pid"].tolist(), keys["stack"].tolist(), keys[self._tag].tolist(),
+                        strict=True):
             if site not in self._frames:
                 self._frames[site] = self._stacks.user(site[0], site[1])
 

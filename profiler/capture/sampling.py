@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -22,7 +23,7 @@ import numpy as np
 
 from profiler.capture.events import stack_column
 from profiler.capture.mapdrain import batch_lookup_and_delete
-from profiler.capture.perfmap import PerfMap, read_perf_map, request_perf_map
+from profiler.capture.perfmap import read_perf_map, request_perf_map
 from profiler.capture.pystacks import PythonSamplingReport, PythonStacks
 from profiler.capture.stackmap import StackReader
 from profiler.capture.stacks import MISSING_KERNEL, MISSING_USER, StackResolver
@@ -162,8 +163,7 @@ class SampleCollector:
         for copy in (1 - self._active, self._active):
             self._drain_copy(copy)
         for pid in list(self._held):
-            if not self._write_live(pid):  # a JVM still running: its map as of now
-                self._release(pid)
+            self._release(pid)
         table = self._bpf[b"sample_stats"]
         for index, name in enumerate(STAT_NAMES):
             count = int(table.sum(table.Key(index)).value)
@@ -182,7 +182,8 @@ class SampleCollector:
         stacks = self._bpf[f"sample_stacks{copy}".encode()]
         reader = StackReader(stacks, self._lib)
         pids = keys["pid"].tolist()
-        self._python.prepare(copy, set(pids))
+        distinct_pids = set(pids)
+        self._python.prepare(copy, distinct_pids)
         # rows repeat a user stack across buckets, threads and CPUs: name each one once
         native: dict[tuple[int, int], list[Frame]] = {}
         columns = zip(keys["bucket"].tolist(), pids, keys["tid"].tolist(),
@@ -192,7 +193,7 @@ class SampleCollector:
         reader.clear()  # else the copy fills up and new stacks collide: failed walks
         self._kernel_cache.clear()  # kernel stack ids are per copy too
         ready = []
-        jvms = {pid for pid in set(pids) if self._is_jvm(pid)}  # a look-up walks every process
+        jvms = {pid for pid in distinct_pids if self._is_jvm(pid)}  # a look-up walks them all
         for row in rows:
             if row.pid in jvms and not all_named(row.user):
                 self._hold(row)
@@ -243,39 +244,31 @@ class SampleCollector:
         if self._held_rows <= _HELD_ROWS_LIMIT:
             return
         for pid in list(self._held):
-            if pid not in self._no_live_map:
-                self._write_live(pid)
+            if pid not in self._exited:  # an exited JVM's rows go once its map is complete
+                self._release(pid, keep_unnamed=True)
         if self._held_rows > _HELD_ROWS_CAP:
             for pid in list(self._held):
                 self._release(pid)  # JIT frames stay [unknown]: memory comes first
 
-    def _write_live(self, pid: int) -> bool:
-        """Ask a running JVM for its perf map now and write its held rows named from it;
-        False (rows kept) when it has exited or cannot be asked."""
-        uid = self._uids.get(pid)
-        if pid in self._exited or uid is None or pid not in self._held:
-            return False
-        if not request_perf_map(pid):
-            self._no_live_map.add(pid)
-            return False
-        perf_map = read_perf_map(pid, uid)
-        if perf_map is None:
-            return False
-        self.report.live_perf_maps += 1
-        self._write_rows(pid, perf_map)
-        return True
-
-    def _release(self, pid: int) -> None:
+    def _release(self, pid: int, keep_unnamed: bool = False) -> None:
+        """Write the held rows of ``pid`` named from its perf map: the one a running JVM
+        writes when asked (a file written before lacks newer code), else the file an exited
+        one wrote. ``keep_unnamed``: keep the rows when there is no map."""
         if not self._held.get(pid):
             return
         uid = self._uids.get(pid)
-        perf_map = read_perf_map(pid, uid) if uid is not None else None
-        if perf_map is None and uid is not None and request_perf_map(pid):
-            perf_map = read_perf_map(pid, uid)  # a JVM still running when the capture stops
-        self._write_rows(pid, perf_map)
-
-    def _write_rows(self, pid: int, perf_map: PerfMap | None) -> None:
-        rows = self._held.pop(pid, [])
+        perf_map = None
+        if uid is not None and pid not in self._exited and pid not in self._no_live_map:
+            perf_map = read_perf_map(pid, uid) if request_perf_map(pid) else None
+            if perf_map is None:
+                self._no_live_map.add(pid)  # e.g. JDK < 17: not asked again
+            else:
+                self.report.live_perf_maps += 1
+        if perf_map is None:
+            if keep_unnamed:
+                return  # its map at exit will name them
+            perf_map = read_perf_map(pid, uid) if uid is not None else None
+        rows = self._held.pop(pid)
         self._held_rows -= len(rows)
         if perf_map is not None:
             self.report.perf_maps[pid] = len(perf_map)
@@ -285,15 +278,10 @@ class SampleCollector:
         if not rows:
             return
         # rows of one process sharing a stack share its list: finish (name JIT frames) once
-        uses: dict[tuple[int, int], int] = {}
-        for row in rows:
-            key = (row.pid, id(row.user))
-            uses[key] = uses.get(key, 0) + 1
-        finished: dict[tuple[int, int], list[str]] = {}
-        for row in rows:
-            key = (row.pid, id(row.user))
-            if key not in finished:
-                finished[key] = self._namer.finish(row.user, maps.get(row.pid), uses[key])
+        uses = Counter((row.pid, id(row.user)) for row in rows)
+        users = {(row.pid, id(row.user)): row.user for row in rows}
+        finished = {key: self._namer.finish(users[key], maps.get(key[0]), times)
+                    for key, times in uses.items()}
         self._writer.append("samples", {
             "ts_ns": np.array([r.ts_ns for r in rows], dtype=np.int64),
             "pid": np.array([r.pid for r in rows], dtype=np.int32),

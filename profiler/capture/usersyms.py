@@ -25,7 +25,6 @@ class UserSymbols:
         self.maps = maps or CodeMaps()
         self._files: OrderedDict[str, ElfSymbols] = OrderedDict()
         self._names: dict[tuple[str, int], str] = {}
-        self._modules: dict[str, str] = {}  # file -> the basename frames show
         self.files_loaded = 0
 
     def sym(self, address: int, pid: int) -> str:
@@ -37,17 +36,11 @@ class UserSymbols:
         name = self._names.get(key)
         if name is None:
             function = self._symbols(pid, mapping).name_at(offset)
-            name = f"{function or UNKNOWN} [{self._module(mapping)}]"
+            name = f"{function or UNKNOWN} [{os.path.basename(mapping.path)}]"
             if len(self._names) > _MAX_NAMES:
                 self._names.clear()
             self._names[key] = name
         return name
-
-    def _module(self, mapping: Mapping) -> str:
-        module = self._modules.get(mapping.file)
-        if module is None:
-            module = self._modules[mapping.file] = os.path.basename(mapping.path)
-        return module
 
     def forget(self, pid: int) -> None:
         """Drop a process's mappings (its files' symbols stay for the other processes)."""

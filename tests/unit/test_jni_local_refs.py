@@ -4,7 +4,6 @@ report's per-library summary."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -93,16 +92,19 @@ def test_creating_sites_are_named_once_and_drained_into_rows(
         jf.INDEX["NewStringUTF"], jf.INDEX["FindClass"], jf.INDEX["NewIntArray"]]
     vals = np.zeros(3, dtype=jni_refs.SITE_VAL)
     vals["created"], vals["deleted"] = [10, 3, 5], [4, 0, 5]
-    in_map = [SimpleNamespace(pid=int(k["pid"]), stack=int(k["stack"]), fn=int(k["fn"]))
-              for k in keys]
-    bpf = {b"jnii_local_sites": _FakeMap(in_map)}
+    bpf = {b"jnii_local_sites": _FakeMap()}
+    looked_up: list[bool] = []  # whether each batch look-up deleted what it read
 
-    def drain(lib: Any, fd: int, key_dtype: Any, val_dtype: Any,
-              capacity: int) -> tuple[Any, Any]:
-        assert key_dtype == key and fd == 42
-        return keys, vals
+    def batch(delete: bool) -> Any:
+        def read(lib: Any, fd: int, key_dtype: Any, val_dtype: Any,
+                 capacity: int) -> tuple[Any, Any]:
+            assert key_dtype == key and fd == 42
+            looked_up.append(delete)
+            return keys, vals
+        return read
 
-    monkeypatch.setattr(jni_refs, "batch_lookup_and_delete", drain)
+    monkeypatch.setattr(jni_refs, "batch_lookup", batch(False))
+    monkeypatch.setattr(jni_refs, "batch_lookup_and_delete", batch(True))
     stacks = _FakeStacks()
     sites = CreatingSites(bpf, None, stacks, "jnii_local_sites", "fn")  # type: ignore[arg-type]
     sites.name_new_sites()
@@ -115,6 +117,7 @@ def test_creating_sites_are_named_once_and_drained_into_rows(
     assert columns["left_to_vm"].tolist() == [6, 3, 0]
     assert columns["pid"].tolist() == [7, 7, 8]
     assert len(stacks.asked) == 3
+    assert looked_up == [False, False, False, True]  # named at each drain, emptied at the end
 
 
 def test_an_unknown_function_number_is_named_not_dropped() -> None:
@@ -125,12 +128,6 @@ def test_an_unknown_function_number_is_named_not_dropped() -> None:
 
 class _FakeMap:
     map_fd = 42
-
-    def __init__(self, keys: list[SimpleNamespace]) -> None:
-        self._keys = keys
-
-    def __iter__(self) -> Any:
-        return iter(self._keys)
 
 
 def _local_sites() -> pd.DataFrame:

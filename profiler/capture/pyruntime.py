@@ -98,16 +98,13 @@ class _Mapping:
 def read_memory(pid: int, address: int, size: int) -> bytes | None:
     """``size`` bytes of a live process's memory, None when unreadable or it is gone."""
     try:
-        fd = os.open(f"/proc/{pid}/mem", os.O_RDONLY)
+        fd = _open_memory(pid)
     except OSError:
         return None
     try:
-        data = os.pread(fd, size, address)
-    except (OSError, OverflowError):
-        return None
+        return _read_exactly(fd, address, size)
     finally:
         os.close(fd)
-    return data if len(data) == size else None
 
 
 class ProcessMemory:
@@ -126,14 +123,10 @@ class ProcessMemory:
         fd = self._fds.get(pid)
         if fd is None:
             try:
-                fd = self._fds[pid] = os.open(f"/proc/{pid}/mem", os.O_RDONLY | os.O_CLOEXEC)
+                fd = self._fds[pid] = _open_memory(pid)
             except OSError:
                 return None
-        try:
-            data = os.pread(fd, size, address)
-        except (OSError, OverflowError):
-            return None
-        return data if len(data) == size else None
+        return _read_exactly(fd, address, size)
 
     def forget(self, pid: int) -> None:
         fd = self._fds.pop(pid, None)
@@ -143,6 +136,18 @@ class ProcessMemory:
     def close(self) -> None:
         for pid in list(self._fds):
             self.forget(pid)
+
+
+def _open_memory(pid: int) -> int:
+    return os.open(f"/proc/{pid}/mem", os.O_RDONLY | os.O_CLOEXEC)
+
+
+def _read_exactly(fd: int, address: int, size: int) -> bytes | None:
+    try:
+        data = os.pread(fd, size, address)
+    except (OSError, OverflowError):
+        return None
+    return data if len(data) == size else None
 
 
 def read_word(pid: int, address: int) -> int | None:

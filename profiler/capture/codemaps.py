@@ -69,6 +69,7 @@ class CodeMaps:
     """(pid, address) -> (file, file offset), or None for anonymous code (JIT)."""
 
     _pids: dict[int, _ProcessMaps] = field(default_factory=dict)
+    read_ns: int = 0  # CPU spent reading and parsing maps files
 
     def locate(self, pid: int, address: int) -> tuple[str, int] | None:
         found = self.mapping(pid, address)
@@ -87,6 +88,7 @@ class CodeMaps:
         self._pids.pop(pid, None)
 
     def _read(self, pid: int) -> _ProcessMaps:
+        started = time.thread_time_ns()
         try:
             with open(f"/proc/{pid}/maps") as handle:
                 text = handle.read()
@@ -94,6 +96,7 @@ class CodeMaps:
             text = ""
         maps = _ProcessMaps.from_text(text, time.monotonic())
         self._pids[pid] = maps
+        self.read_ns += time.thread_time_ns() - started
         return maps
 
     @staticmethod

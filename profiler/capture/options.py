@@ -99,6 +99,9 @@ class SelfCost:
     bpf_run_count: int = 0
     collector_cpu_ns: int = 0
     profiled_cpu_ns: int = 0
+    # part of collector_cpu_ns spent loading the symbol tables of mapped files and reading
+    # processes' maps, shared by sampled, off-CPU and slow-syscall stacks
+    symbol_tables_ns: int = 0
     # ns per BPF program: where the kernel-side cost goes (counted for every process of the
     # host that hits the probe, tracked or not)
     bpf_run_by_program: dict[str, int] = field(default_factory=dict)
@@ -114,6 +117,7 @@ class SelfCost:
         return {"bpf_run_ns": self.bpf_run_ns, "bpf_run_count": self.bpf_run_count,
                 "collector_cpu_ns": self.collector_cpu_ns,
                 "profiled_cpu_ns": self.profiled_cpu_ns, "pct": self.pct,
+                "symbol_tables_ns": self.symbol_tables_ns,
                 "bpf_run_by_program": dict(self.bpf_run_by_program),
                 "bpf_runs_by_program": dict(self.bpf_runs_by_program)}
 

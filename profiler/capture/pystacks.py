@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from profiler.capture.mapdrain import batch_lookup, batch_lookup_and_delete
-from profiler.capture.pyframes import CodeNamer, Reader, splice
-from profiler.capture.pyruntime import PyProcess, PyVerdict, inspect_process, read_memory
+from profiler.capture.pyframes import CodeNamer, splice
+from profiler.capture.pyruntime import ProcessMemory, PyProcess, PyVerdict, inspect_process
 from profiler.capture.symbols import Frame
 
 PY_MAX_FRAMES = 64  # bpf/stacks.c PY_MAX_FRAMES
@@ -73,7 +73,8 @@ class PythonStacks:
         self._lib = lib
         self._seen: dict[int, _Seen] = {}
         self._stacks: dict[int, np.ndarray[Any, Any]] = {}
-        self._namer = CodeNamer(_process_reader)
+        self._memory = ProcessMemory()
+        self._namer = CodeNamer(self._memory.reader)
         self._default_set = False
         self.report = PythonSamplingReport()
 
@@ -134,9 +135,14 @@ class PythonStacks:
         self.report.collector_s += time.thread_time() - started
         return spliced
 
+    def close(self) -> None:
+        """Release what reading processes' memory holds open."""
+        self._memory.close()
+
     def forget_process(self, pid: int) -> None:
         self._seen.pop(pid, None)
         self._namer.forget_process(pid)
+        self._memory.forget(pid)
         for name in (b"py_procs", b"py_skip"):
             table = self._bpf[name]
             with contextlib.suppress(KeyError):
@@ -157,6 +163,7 @@ class PythonStacks:
         looks = seen.looks if seen is not None and seen.exe == exe else 1
         self._seen[pid] = _Seen(exe, verdict, looks)
         self._namer.forget_process(pid)
+        self._memory.forget(pid)  # opened on an image it no longer runs
         if verdict.process is not None:
             self._register(verdict.process)
             self.report.processes[pid] = verdict.process.version_text
@@ -204,7 +211,3 @@ def _exe(pid: int) -> str | None:
         return os.readlink(f"/proc/{pid}/exe")
     except OSError:
         return None
-
-
-def _process_reader(pid: int) -> Reader:
-    return lambda address, size: read_memory(pid, address, size)

@@ -23,11 +23,17 @@ import numpy as np
 
 from profiler.capture.events import stack_column
 from profiler.capture.mapdrain import batch_lookup_and_delete
-from profiler.capture.perfmap import read_perf_map, request_perf_map
+from profiler.capture.perfmap import PerfMap, read_perf_map, request_perf_map
 from profiler.capture.pystacks import PythonSamplingReport, PythonStacks
 from profiler.capture.stackmap import StackReader
 from profiler.capture.stacks import MISSING_KERNEL, MISSING_USER, StackResolver
-from profiler.capture.symbols import Frame, FrameNamer, all_named, process_uid
+from profiler.capture.symbols import (
+    Frame,
+    FrameNamer,
+    all_named,
+    process_uid,
+    waiting_addresses,
+)
 from profiler.rundir.writer import RunWriter
 
 SAMPLE_KEY = np.dtype({"names": ["bucket", "pid", "tid", "cpu", "ustack", "kstack",
@@ -84,6 +90,9 @@ class SamplingReport:
     live_perf_maps: int = 0  # maps asked of running JVMs (jcmd Compiler.perfmap)
     frames: dict[str, int] = field(default_factory=dict)
     collector_s: float = 0.0  # CPU spent draining, naming and writing samples
+    # part of collector_s spent loading symbol tables and maps that other stacks share
+    # (whichever kind of stack needs a table first pays for it)
+    symbol_tables_s: float = 0.0
     python: PythonSamplingReport = field(default_factory=PythonSamplingReport)
 
     def as_meta(self) -> dict[str, Any]:
@@ -92,6 +101,7 @@ class SamplingReport:
                                                          self.perf_maps.items()},
                 "live_perf_maps": self.live_perf_maps,
                 "frames": dict(self.frames), "collector_s": round(self.collector_s, 3),
+                "symbol_tables_s": round(self.symbol_tables_s, 3),
                 "python": self.python.as_meta()}
 
     @property
@@ -139,14 +149,18 @@ class SampleCollector:
     # -- draining --------------------------------------------------------------------------
     def drain(self) -> None:
         """Name and write the quiet copy's samples, then make it the active one."""
-        started = time.thread_time()
+        started, tables = time.thread_time(), self._stacks.user_symbols.tables_ns
         quiet = 1 - self._active
         self._python.look_ahead(self._active)
         self._drain_copy(quiet)
         self._set_copy(quiet)
         self._release_exited()
         self._write_held_if_many()
+        self._count_cost(started, tables)
+
+    def _count_cost(self, started: float, tables_ns: int) -> None:
         self.report.collector_s += time.thread_time() - started
+        self.report.symbol_tables_s += (self._stacks.user_symbols.tables_ns - tables_ns) / 1e9
 
     def process_exited(self, pid: int) -> None:
         self._exited.setdefault(pid, 0)
@@ -157,20 +171,21 @@ class SampleCollector:
 
     def stop(self) -> SamplingReport:
         """Final drain of both copies; every held row is named and written."""
-        started = time.thread_time()
+        started, tables = time.thread_time(), self._stacks.user_symbols.tables_ns
         with contextlib.suppress(Exception):  # BCC raises bare Exceptions on detach
             self._bpf.detach_perf_event(ev_type=1, ev_config=0)
         for copy in (1 - self._active, self._active):
             self._drain_copy(copy)
         for pid in list(self._held):
             self._release(pid)
+        self._python.close()
         table = self._bpf[b"sample_stats"]
         for index, name in enumerate(STAT_NAMES):
             count = int(table.sum(table.Key(index)).value)
             if count:
                 self.report.stats[name] = count
         namer = self._namer
-        self.report.collector_s += time.thread_time() - started
+        self._count_cost(started, tables)
         self.report.frames = {"named": namer.resolved, "jit_named": namer.jit_resolved,
                               "unknown": namer.unresolved}
         return self.report
@@ -274,13 +289,16 @@ class SampleCollector:
             self.report.perf_maps[pid] = len(perf_map)
         self._write(rows, {pid: perf_map})
 
-    def _write(self, rows: list[_Row], maps: dict[int, Any]) -> None:
+    def _write(self, rows: list[_Row], maps: dict[int, PerfMap | None]) -> None:
         if not rows:
             return
         # rows of one process sharing a stack share its list: finish (name JIT frames) once
         uses = Counter((row.pid, id(row.user)) for row in rows)
         users = {(row.pid, id(row.user)): row.user for row in rows}
-        finished = {key: self._namer.finish(users[key], maps.get(key[0]), times)
+        jit_names = {pid: perf_map.jit_names(waiting_addresses(
+                         user for (owner, _), user in users.items() if owner == pid))
+                     for pid, perf_map in maps.items() if perf_map is not None}
+        finished = {key: self._namer.finish(users[key], jit_names.get(key[0], {}), times)
                     for key, times in uses.items()}
         self._writer.append("samples", {
             "ts_ns": np.array([r.ts_ns for r in rows], dtype=np.int64),

@@ -439,6 +439,8 @@ class CaptureSession:
         cost.bpf_runs_by_program = {name: runs for name, (_, runs) in sorted(by_program.items())}
         cost.collector_cpu_ns = selfcost.collector_cpu_ns() - self._cpu_at_start
         cost.profiled_cpu_ns = self._oncpu_ns
+        if self._stacks is not None:
+            cost.symbol_tables_ns = self._stacks.user_symbols.tables_ns
 
     def _require_started(self) -> Any:
         if self._program is None:

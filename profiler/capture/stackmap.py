@@ -21,6 +21,9 @@ class StackReader:
         self._lib = lib
         self._buffer = np.zeros(ct.sizeof(table.Leaf) // 8, dtype=np.uint64)
         self._key = ct.c_uint32(0)
+        # the call's arguments are built once: ctypes conversions cost more than the call
+        self._key_ref = ct.byref(self._key)
+        self._buffer_ref = ct.c_void_p(self._buffer.ctypes.data)
 
     def addresses(self, stack_id: int) -> list[int]:
         """The stack's addresses, leaf first; [] for a failed walk (a negative id) or an id
@@ -28,11 +31,9 @@ class StackReader:
         if stack_id < 0:
             return []
         self._key.value = stack_id
-        if self._lib.bpf_lookup_elem(self._fd, ct.byref(self._key),
-                                     ct.c_void_p(self._buffer.ctypes.data)) != 0:
+        if self._lib.bpf_lookup_elem(self._fd, self._key_ref, self._buffer_ref) != 0:
             return []
-        depth = int(np.count_nonzero(self._buffer))
-        return self._buffer[:depth].tolist()  # type: ignore[no-any-return]
+        return self._buffer[:np.count_nonzero(self._buffer)].tolist()  # type: ignore[no-any-return]
 
     def clear(self) -> int:
         """Delete every stack of the table; returns how many there were. The kernel finds

@@ -9,11 +9,11 @@ number and named later from the JVM's perf map (written when the JVM exits), or 
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
-from profiler.capture.perfmap import PerfMap, jit_frame
 from profiler.capture.usersyms import UserSymbols
 
 UNKNOWN = "[unknown]"
@@ -75,42 +75,38 @@ class FrameNamer:
         text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
         if text == UNKNOWN:
             return address
-        if _PYTHON_MODULE.match(text):
-            return PYTHON_FRAME  # the interpreter's static functions: no symbol to show
         if text.startswith(_UNKNOWN_IN_MODULE):
+            if _PYTHON_MODULE.match(text):
+                return PYTHON_FRAME  # the interpreter's static functions: no symbol to show
             self._unknown_names.add(text)
         return text
 
-    def finish(self, frames: Sequence[Frame], perf_map: PerfMap | None,
+    def finish(self, frames: Sequence[Frame], jit_names: Mapping[int, str],
                times: int = 1) -> list[str]:
-        """Every frame as a name: addresses looked up in ``perf_map`` (JIT code) or
-        ``[unknown]``; a run of unnamed addresses (a frame-pointer walk gone astray in code
-        built without frame pointers) becomes one ``[unknown]``. Counts named and unnamed
-        frames for the report, as if the stack occurred ``times`` times."""
+        """Every frame as a name: addresses named from ``jit_names`` (JIT code, from the
+        JVM's perf map) or ``[unknown]``; a run of unnamed addresses (a frame-pointer walk
+        gone astray in code built without frame pointers) becomes one ``[unknown]``. Counts
+        named and unnamed frames for the report, as if the stack occurred ``times`` times."""
         unnamed_in_files = sum(map(self._unknown_names.__contains__, frames))
-        if all_named(frames):  # nothing waits for a perf map: no Python loop
-            self.resolved += (len(frames) - unnamed_in_files) * times
+        names = sum(map(_IS_NAME, frames))
+        self.resolved += (names - unnamed_in_files) * times
+        if names == len(frames):  # nothing waits for a perf map
             self.unresolved += unnamed_in_files * times
             return list(frames)  # type: ignore[arg-type]  # every frame is a str
-        out: list[str] = []
-        names = unnamed = jit = 0
-        for frame in frames:
+        # a name maps to itself (no str key); an address to its JIT name or stays a number
+        out: list[Frame] = list(map(jit_names.get, frames, frames))  # type: ignore[arg-type]
+        named = sum(map(_IS_NAME, out))
+        self.jit_resolved += (named - names) * times
+        self.unresolved += (len(out) - named + unnamed_in_files) * times
+        if named == len(out):
+            return out  # type: ignore[return-value]  # every frame is a str
+        collapsed: list[str] = []
+        for frame in out:
             if isinstance(frame, str):
-                names += 1
-                out.append(frame)
-                continue
-            name = perf_map.name_of(frame) if perf_map is not None else None
-            if name is None:
-                unnamed += 1
-                if not out or out[-1] != UNKNOWN:
-                    out.append(UNKNOWN)
-            else:
-                jit += 1
-                out.append(jit_frame(name))
-        self.resolved += (names - unnamed_in_files) * times
-        self.unresolved += (unnamed + unnamed_in_files) * times
-        self.jit_resolved += jit * times
-        return out
+                collapsed.append(frame)
+            elif not collapsed or collapsed[-1] != UNKNOWN:
+                collapsed.append(UNKNOWN)
+        return collapsed
 
     def forget_process(self, pid: int) -> None:
         if self._forget is not None:
@@ -123,6 +119,12 @@ class FrameNamer:
 def all_named(frames: Sequence[Frame]) -> bool:
     """Whether no frame is an address still waiting for a perf map."""
     return all(map(_IS_NAME, frames))
+
+
+def waiting_addresses(stacks: Iterable[Sequence[Frame]]) -> Iterator[int]:
+    """The frames of ``stacks`` still waiting for a perf map (addresses, not names)."""
+    for stack in stacks:
+        yield from itertools.filterfalse(_IS_NAME, stack)
 
 
 def process_uid(pid: int) -> int | None:

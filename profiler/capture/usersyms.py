@@ -9,6 +9,7 @@ shared by every process mapping it.
 from __future__ import annotations
 
 import os
+import time
 from collections import OrderedDict
 
 from profiler.capture.codemaps import CodeMaps, Mapping
@@ -25,7 +26,9 @@ class UserSymbols:
         self.maps = maps or CodeMaps()
         self._files: OrderedDict[str, ElfSymbols] = OrderedDict()
         self._names: dict[tuple[str, int], str] = {}
+        self._modules: dict[str, str] = {}  # file -> " [basename]"
         self.files_loaded = 0
+        self.load_ns = 0  # CPU spent loading files' symbol tables
 
     def sym(self, address: int, pid: int) -> str:
         mapping = self.maps.mapping(pid, address)
@@ -36,11 +39,20 @@ class UserSymbols:
         name = self._names.get(key)
         if name is None:
             function = self._symbols(pid, mapping).name_at(offset)
-            name = f"{function or UNKNOWN} [{os.path.basename(mapping.path)}]"
+            module = self._modules.get(mapping.file)
+            if module is None:
+                module = self._modules[mapping.file] = f" [{os.path.basename(mapping.path)}]"
+            name = (function or UNKNOWN) + module
             if len(self._names) > _MAX_NAMES:
                 self._names.clear()
             self._names[key] = name
         return name
+
+    @property
+    def tables_ns(self) -> int:
+        """CPU spent on the tables behind the names: files' symbols and processes' maps.
+        Every kind of stack shares them; whichever needs one first pays for it."""
+        return self.load_ns + self.maps.read_ns
 
     def forget(self, pid: int) -> None:
         """Drop a process's mappings (its files' symbols stay for the other processes)."""
@@ -51,7 +63,9 @@ class UserSymbols:
         if symbols is not None:
             self._files.move_to_end(mapping.file)
             return symbols
+        started = time.thread_time_ns()
         symbols = _load(pid, mapping)
+        self.load_ns += time.thread_time_ns() - started
         self.files_loaded += 1
         self._files[mapping.file] = symbols
         if len(self._files) > _MAX_FILES:

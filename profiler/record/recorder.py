@@ -28,6 +28,7 @@ from profiler.record.eventlog_locate import (
     collect_eventlog,
     eventlog_dirs_in_cmdline,
 )
+from profiler.record.heap import startup_objects_frozen
 from profiler.record.launch import LaunchedCommand, launch
 from profiler.record.meta import ClockAnchor, clock_anchor, start_meta
 from profiler.record.options import ProbeOptions
@@ -202,13 +203,14 @@ class Recorder:
             if signals.stop_requested:
                 self._progress("interrupted before the command started")
                 return self._finish(run, signals, complete=False)
-            if plan is not None and path is not None:
-                run.launched = self._launch(run, plan, path)
-                signals.attach(run.launched)
-                self._wait_for_command(run, signals)
-            else:
-                self._attach_pids(run, signals)
-            return self._finish(run, signals, complete=not signals.stop_now)
+            with startup_objects_frozen():
+                if plan is not None and path is not None:
+                    run.launched = self._launch(run, plan, path)
+                    signals.attach(run.launched)
+                    self._wait_for_command(run, signals)
+                else:
+                    self._attach_pids(run, signals)
+                return self._finish(run, signals, complete=not signals.stop_now)
 
     def _start_capture(self, run: _Run) -> CaptureLike:
         self._progress("compiling and loading BPF programs...")

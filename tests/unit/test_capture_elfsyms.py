@@ -81,6 +81,18 @@ def test_forked_processes_share_one_load_of_a_file() -> None:
     assert symbols.files_loaded == 1
 
 
+def test_the_cost_of_the_tables_is_counted_once_per_load() -> None:
+    address = _address(ctypes.CDLL(None), "getpid")
+    symbols = UserSymbols()
+    assert symbols.tables_ns == 0
+    symbols.sym(address, os.getpid())
+    loaded = symbols.tables_ns
+    assert symbols.load_ns > 0 and symbols.maps.read_ns > 0  # libc's symbols, our maps
+    assert loaded == symbols.load_ns + symbols.maps.read_ns
+    symbols.sym(address + 1, os.getpid())
+    assert symbols.tables_ns == loaded  # named from what is loaded
+
+
 def test_a_file_that_is_not_elf_has_no_symbols(tmp_path: Path) -> None:
     text = tmp_path / "notes.txt"
     text.write_text("not an ELF file")

@@ -24,6 +24,7 @@ from profiler.capture.pyframes import (
 )
 from profiler.capture.pyruntime import (
     LAYOUTS,
+    ProcessMemory,
     PyLayout,
     inspect_process,
     python_file_version,
@@ -184,6 +185,21 @@ def test_the_namer_reads_each_code_object_once() -> None:
     count = len(reads)
     namer.frames(process, codes)
     assert len(reads) > count + 1
+
+
+def test_process_memory_reads_through_one_descriptor_until_forgotten() -> None:
+    text = ctypes.create_string_buffer(b"sparkprof reads this")
+    memory = ProcessMemory()
+    pid = os.getpid()
+    assert memory.read(pid, ctypes.addressof(text), 9) == b"sparkprof"
+    fds = set(os.listdir("/proc/self/fd"))
+    assert memory.reader(pid)(ctypes.addressof(text) + 10, 5) == b"reads"
+    assert set(os.listdir("/proc/self/fd")) == fds  # no descriptor opened per read
+    assert memory.read(pid, 0, 8) is None  # unmapped
+    memory.forget(pid)
+    assert len(set(os.listdir("/proc/self/fd"))) == len(fds) - 1
+    assert memory.read(2**22 + 7, 0x1000, 8) is None  # no such process (pid_max <= 2^22)
+    memory.close()
 
 
 def test_library_paths_are_shortened() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from profiler.capture import sampling
-from profiler.capture.perfmap import PerfMap
+from profiler.capture.perfmap import parse_perf_map
 from profiler.capture.sampling import SampleCollector, _Row
 from profiler.capture.usersyms import UserSymbols
 
@@ -39,8 +39,8 @@ def _collector(monkeypatch: pytest.MonkeyPatch, asked: list[int],
         return answers
 
     monkeypatch.setattr(sampling, "request_perf_map", request)
-    monkeypatch.setattr(sampling, "read_perf_map", lambda pid, uid: PerfMap(
-        [JIT_CODE - 0x500], [JIT_CODE + 0x500], ["Foo.bar()"]) if answers else None)
+    monkeypatch.setattr(sampling, "read_perf_map", lambda pid, uid: parse_perf_map(
+        f"{JIT_CODE - 0x500:x} a00 Foo.bar()\n") if answers else None)
     writer = FakeWriter()
     collector = SampleCollector(None, None, writer, 49, lambda pid: True,  # type: ignore[arg-type]
                                 FakeStacks())  # type: ignore[arg-type]

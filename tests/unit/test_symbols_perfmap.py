@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from profiler.capture.perfmap import parse_perf_map, read_perf_map
-from profiler.capture.symbols import FrameNamer
+from profiler.capture.symbols import FrameNamer, waiting_addresses
 
 MAP_TEXT = """\
 7f0000001000 40 Interpreter
@@ -61,8 +61,37 @@ def test_frames_resolve_now_or_from_the_perf_map() -> None:
     assert calls.count(1) == 1  # cached per (pid, address)
     assert calls.count(0x7F0000001010) == 1  # outside every file: kept for the perf map
     perf_map = parse_perf_map(MAP_TEXT)
-    assert namer.finish(frames, perf_map) == [
+    jit_names = perf_map.jit_names(waiting_addresses([frames]))
+    assert jit_names == {0x7F0000001010: "Interpreter [jit]"}
+    assert namer.finish(frames, jit_names) == [
         "read [libc.so.6]", "[unknown] [libz.so.1]", "[python]", "Interpreter [jit]",
         "[unknown]"]  # two unnamed addresses in a row become one frame
     assert namer.jit_resolved == 1
-    assert namer.finish([0x7F0000001010], None) == ["[unknown]"]
+    assert namer.finish([0x7F0000001010], {}) == ["[unknown]"]
+    assert namer.unresolved == 4  # libz's unnamed frame, 0x99 and 0x98, the last address
+
+
+def test_hotspot_fixed_width_lines_and_other_lines_mix() -> None:
+    text = (b"0x00007f0000001000 0x0000000000000040 Interpreter\n"
+            b"7f0000002000 100 py::main (app.py:1)\n"
+            b"0x00007F0000003000 0x0000000000000010 LFoo;::upper hex\n"
+            b"0x00007f000000400g 0x0000000000000010 not hexadecimal\n"
+            b"0x00007f0000001000 0x0000000000000020 Replaced at the same start\r\n"
+            b"0x00007f0000005000 0x0000000000000000 empty\n"
+            b"7f0000006000 8 no newline at the end")
+    perf_map = parse_perf_map(text)
+    assert perf_map.starts == [0x7F0000001000, 0x7F0000002000, 0x7F0000003000,
+                               0x7F0000006000]
+    assert perf_map.name_of(0x7F000000101F) == "Replaced at the same start"
+    assert perf_map.name_of(0x7F0000001020) is None  # the later, shorter range wins
+    assert perf_map.name_of(0x7F0000002080) == "py::main (app.py:1)"
+    assert perf_map.name_of(0x7F000000300F) == "LFoo;::upper hex"
+    assert perf_map.name_of(0x7F0000006007) == "no newline at the end"
+    assert len(parse_perf_map(b"")) == len(parse_perf_map(b"\n\n")) == 0
+
+
+def test_a_later_line_wins_where_code_was_replaced() -> None:
+    perf_map = parse_perf_map(b"7f00 10 old\n7f00 20 new \n7f40 8 \xff\n")
+    assert perf_map.name_of(0x7F18) == "new"
+    assert perf_map.name_of(0x7F40) == "\ufffd"  # undecodable bytes do not stop the read
+    assert perf_map.jit_names([0x7F18, 0x7F18, 0x7F30]) == {0x7F18: "new [jit]"}

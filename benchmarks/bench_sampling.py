@@ -111,5 +111,6 @@ def main() -> int:
           f"{statistics.median(all_named):.1f}%")
     return 0
 
+
 if __name__ == "__main__":
     sys.exit(main())

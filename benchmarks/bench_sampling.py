@@ -85,7 +85,9 @@ def main() -> int:
                 print("pair skipped: a run has no profiled CPU time", flush=True)
                 continue
             bpf_ns = sampled["self_cost"].get("bpf_run_by_program", {}).get("on_cpu_sample", 0)
-            collector_ns = sampled["sampling"]["collector_s"] * 1e9
+            # jcmd processes asking a running JVM for its perf map count as the sampler's
+            collector_ns = (sampled["sampling"]["collector_s"]
+                            + sampled["sampling"]["helper_cpu_s"]) * 1e9
             own_ns = collector_ns - sampled["sampling"]["symbol_tables_s"] * 1e9
             more_tables_ns = max(0, sampled["self_cost"]["symbol_tables_ns"]
                                  - plain["self_cost"]["symbol_tables_ns"])
@@ -108,6 +110,7 @@ def main() -> int:
           f"{statistics.median(leaf_named):.1f}% (target >= 90%), with every frame named "
           f"{statistics.median(all_named):.1f}%")
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

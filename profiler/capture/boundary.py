@@ -87,6 +87,7 @@ class BoundaryCapture:
         if self.sampler is not None:
             sampled = self.sampler.stop()
             report.sampling = sampled.as_meta()
+            report.self_cost.helper_cpu_ns += int(sampled.helper_cpu_s * 1e9)
             report.notices.extend(sampled.notices)
             report.probes_attached.append(
                 f"perf_event:cpu-clock@{self._options.sample_hz}Hz")

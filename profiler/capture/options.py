@@ -99,6 +99,8 @@ class SelfCost:
     bpf_run_count: int = 0
     collector_cpu_ns: int = 0
     profiled_cpu_ns: int = 0
+    # CPU of processes the recorder ran for itself (jcmd asking a JVM for its perf map)
+    helper_cpu_ns: int = 0
     # part of collector_cpu_ns spent loading the symbol tables of mapped files and reading
     # processes' maps, shared by sampled, off-CPU and slow-syscall stacks
     symbol_tables_ns: int = 0
@@ -111,11 +113,12 @@ class SelfCost:
     def pct(self) -> float | None:
         if self.profiled_cpu_ns <= 0:
             return None
-        return 100.0 * (self.bpf_run_ns + self.collector_cpu_ns) / self.profiled_cpu_ns
+        return (100.0 * (self.bpf_run_ns + self.collector_cpu_ns + self.helper_cpu_ns)
+                / self.profiled_cpu_ns)
 
     def as_meta(self) -> dict[str, Any]:
         return {"bpf_run_ns": self.bpf_run_ns, "bpf_run_count": self.bpf_run_count,
-                "collector_cpu_ns": self.collector_cpu_ns,
+                "collector_cpu_ns": self.collector_cpu_ns, "helper_cpu_ns": self.helper_cpu_ns,
                 "profiled_cpu_ns": self.profiled_cpu_ns, "pct": self.pct,
                 "symbol_tables_ns": self.symbol_tables_ns,
                 "bpf_run_by_program": dict(self.bpf_run_by_program),

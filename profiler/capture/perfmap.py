@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import os
+import resource
 import stat
 import subprocess
 from collections.abc import Iterable
@@ -91,7 +92,7 @@ def parse_perf_map(data: bytes | str) -> PerfMap:
         sizes = np.concatenate((sizes, np.array(other_sizes, dtype=np.uint64)))
         name_from = np.concatenate((name_from, np.array(other_from, dtype=np.int64)))
         lines = np.concatenate((lines, other_lines[parsed]))
-    keep = sizes > 0
+    keep = (sizes > 0) & (starts + sizes > starts)  # not empty, no end past 2^64
     starts, sizes, name_from, lines = starts[keep], sizes[keep], name_from[keep], lines[keep]
     by_start = np.lexsort((lines, starts))  # equal starts: the later line last
     last = np.ones(len(by_start), dtype=bool)
@@ -170,25 +171,42 @@ def read_perf_map(pid: int, owner_uid: int, directory: str = "/tmp") -> PerfMap 
     return parse_perf_map(data)
 
 
-def request_perf_map(pid: int, timeout_s: float = 30.0) -> bool:
+@dataclass(frozen=True)
+class PerfMapRequest:
+    written: bool  # the JVM wrote its map
+    cpu_ns: int  # CPU of the jcmd process (a JVM of its own: ~0.24 s here)
+
+
+def request_perf_map(pid: int, timeout_s: float = 10.0) -> PerfMapRequest:
     """Ask a live JVM to write its perf map now (``jcmd PID Compiler.perfmap``, JDK 17+),
     running the JVM's own ``jcmd`` as the JVM's user: the attach socket only answers its
-    owner, and root never writes into /tmp. False when that was not possible."""
+    owner, and root never writes into /tmp. The caller waits: a JVM that does not answer
+    within ``timeout_s`` counts as one that cannot be asked.
+
+    jcmd's CPU is taken from this process's reaped children, so no other thread may reap a
+    child meanwhile (the recorder reaps its command in the thread that drains samples)."""
     try:
         info = os.stat(f"/proc/{pid}")
         java = os.readlink(f"/proc/{pid}/exe")
     except OSError:
-        return False
+        return PerfMapRequest(False, 0)
     jcmd = os.path.join(os.path.dirname(java), "jcmd")
     if os.path.basename(java) != "java" or not os.access(jcmd, os.X_OK):
-        return False
+        return PerfMapRequest(False, 0)
+    before = _children_cpu_ns()
     try:
         done = subprocess.run([jcmd, str(pid), "Compiler.perfmap"], user=info.st_uid,
                               group=info.st_gid, extra_groups=[], capture_output=True,
                               timeout=timeout_s, check=False, cwd="/")
+        written = done.returncode == 0
     except (OSError, subprocess.SubprocessError):
-        return False
-    return done.returncode == 0
+        written = False  # a timed-out jcmd has been killed and reaped
+    return PerfMapRequest(written, _children_cpu_ns() - before)
+
+
+def _children_cpu_ns() -> int:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return int((usage.ru_utime + usage.ru_stime) * 1e9)
 
 
 def jit_frame(name: str) -> str:

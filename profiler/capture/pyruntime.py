@@ -102,16 +102,18 @@ def read_memory(pid: int, address: int, size: int) -> bytes | None:
     except OSError:
         return None
     try:
-        return _read_exactly(fd, address, size)
+        data = _pread(fd, address, size)
     finally:
         os.close(fd)
+    return data if data is not None and len(data) == size else None
 
 
 class ProcessMemory:
     """Reads of live processes' memory through one open ``/proc/PID/mem`` each: naming the
     code objects of sampled stacks takes ~5 reads an object, and an open costs more than a
-    read. A descriptor keeps the memory it was opened on: ``forget`` a pid that exec'd or
-    exited (its reads fail until then, as they would for the new image)."""
+    read. A descriptor keeps the memory it was opened on: once that is gone (the process
+    exec'd or exited, maybe with its pid reused) its reads come back empty and the next read
+    opens the file again; ``forget`` a pid to close it at once."""
 
     def __init__(self) -> None:
         self._fds: dict[int, int] = {}
@@ -126,7 +128,10 @@ class ProcessMemory:
                 fd = self._fds[pid] = _open_memory(pid)
             except OSError:
                 return None
-        return _read_exactly(fd, address, size)
+        data = _pread(fd, address, size)
+        if data == b"" and size:
+            self.forget(pid)  # the image it was opened on is gone (exit, exec): reopen
+        return data if data is not None and len(data) == size else None
 
     def forget(self, pid: int) -> None:
         fd = self._fds.pop(pid, None)
@@ -142,12 +147,13 @@ def _open_memory(pid: int) -> int:
     return os.open(f"/proc/{pid}/mem", os.O_RDONLY | os.O_CLOEXEC)
 
 
-def _read_exactly(fd: int, address: int, size: int) -> bytes | None:
+def _pread(fd: int, address: int, size: int) -> bytes | None:
+    """What /proc/PID/mem gives at ``address`` (b"" once the process's memory is gone),
+    None for an address it cannot read."""
     try:
-        data = os.pread(fd, size, address)
+        return os.pread(fd, size, address)
     except (OSError, OverflowError):
         return None
-    return data if len(data) == size else None
 
 
 def read_word(pid: int, address: int) -> int | None:

@@ -88,6 +88,7 @@ class SamplingReport:
     stats: dict[str, int] = field(default_factory=dict)
     perf_maps: dict[int, int] = field(default_factory=dict)  # pid -> entries read
     live_perf_maps: int = 0  # maps asked of running JVMs (jcmd Compiler.perfmap)
+    helper_cpu_s: float = 0.0  # CPU of the jcmd processes that asked (not in collector_s)
     frames: dict[str, int] = field(default_factory=dict)
     collector_s: float = 0.0  # CPU spent draining, naming and writing samples
     # part of collector_s spent loading symbol tables and maps that other stacks share
@@ -100,6 +101,7 @@ class SamplingReport:
                 "stats": dict(self.stats), "perf_maps": {str(k): v for k, v in
                                                          self.perf_maps.items()},
                 "live_perf_maps": self.live_perf_maps,
+                "helper_cpu_s": round(self.helper_cpu_s, 3),
                 "frames": dict(self.frames), "collector_s": round(self.collector_s, 3),
                 "symbol_tables_s": round(self.symbol_tables_s, 3),
                 "python": self.python.as_meta()}
@@ -274,7 +276,9 @@ class SampleCollector:
         uid = self._uids.get(pid)
         perf_map = None
         if uid is not None and pid not in self._exited and pid not in self._no_live_map:
-            perf_map = read_perf_map(pid, uid) if request_perf_map(pid) else None
+            asked = request_perf_map(pid)
+            self.report.helper_cpu_s += asked.cpu_ns / 1e9
+            perf_map = read_perf_map(pid, uid) if asked.written else None
             if perf_map is None:
                 self._no_live_map.add(pid)  # e.g. JDK < 17: not asked again
             else:

@@ -45,6 +45,7 @@ class UserSymbols:
             name = (function or UNKNOWN) + module
             if len(self._names) > _MAX_NAMES:
                 self._names.clear()
+                self._modules.clear()  # JNI libraries extracted under new names each run
             self._names[key] = name
         return name
 

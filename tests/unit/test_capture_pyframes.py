@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from profiler.capture import pystacks
+from profiler.capture import pyruntime, pystacks
 from profiler.capture.pyframes import (
     CodeNamer,
     python_frame,
@@ -187,18 +187,56 @@ def test_the_namer_reads_each_code_object_once() -> None:
     assert len(reads) > count + 1
 
 
-def test_process_memory_reads_through_one_descriptor_until_forgotten() -> None:
+def _counting_opens(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    opened: list[int] = []
+    real = pyruntime._open_memory
+
+    def open_memory(pid: int) -> int:
+        opened.append(pid)
+        return real(pid)
+
+    monkeypatch.setattr(pyruntime, "_open_memory", open_memory)
+    return opened
+
+
+def test_process_memory_reads_through_one_descriptor_until_forgotten(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    opened = _counting_opens(monkeypatch)
     text = ctypes.create_string_buffer(b"sparkprof reads this")
     memory = ProcessMemory()
     pid = os.getpid()
     assert memory.read(pid, ctypes.addressof(text), 9) == b"sparkprof"
-    fds = set(os.listdir("/proc/self/fd"))
     assert memory.reader(pid)(ctypes.addressof(text) + 10, 5) == b"reads"
-    assert set(os.listdir("/proc/self/fd")) == fds  # no descriptor opened per read
     assert memory.read(pid, 0, 8) is None  # unmapped
+    assert opened == [pid]
     memory.forget(pid)
-    assert len(set(os.listdir("/proc/self/fd"))) == len(fds) - 1
+    assert memory.read(pid, ctypes.addressof(text), 9) == b"sparkprof"
+    assert opened == [pid, pid]
     assert memory.read(2**22 + 7, 0x1000, 8) is None  # no such process (pid_max <= 2^22)
+    memory.close()
+
+
+def test_process_memory_opens_again_once_the_process_is_gone(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    opened = _counting_opens(monkeypatch)
+    text = ctypes.create_string_buffer(b"the child has it too")
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.close(write_end)
+        os.read(read_end, 1)  # live until the parent has read
+        os._exit(0)
+    os.close(read_end)
+    memory = ProcessMemory()
+    try:
+        assert memory.read(child, ctypes.addressof(text), 9) == b"the child"
+    finally:
+        os.close(write_end)
+        os.waitpid(child, 0)
+    assert memory.read(child, ctypes.addressof(text), 9) is None  # its memory is gone
+    assert opened == [child]
+    assert memory.read(child, ctypes.addressof(text), 9) is None
+    assert opened == [child, child]  # the stale descriptor was dropped, not read again
     memory.close()
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from profiler.capture import sampling
-from profiler.capture.perfmap import parse_perf_map
+from profiler.capture.perfmap import PerfMapRequest, parse_perf_map
 from profiler.capture.sampling import SampleCollector, _Row
 from profiler.capture.usersyms import UserSymbols
 
@@ -34,9 +34,9 @@ def _collector(monkeypatch: pytest.MonkeyPatch, asked: list[int],
     monkeypatch.setattr(sampling, "_HELD_ROWS_LIMIT", 3)
     monkeypatch.setattr(sampling, "_HELD_ROWS_CAP", 6)
 
-    def request(pid: int) -> bool:
+    def request(pid: int) -> PerfMapRequest:
         asked.append(pid)
-        return answers
+        return PerfMapRequest(answers, 250_000_000)
 
     monkeypatch.setattr(sampling, "request_perf_map", request)
     monkeypatch.setattr(sampling, "read_perf_map", lambda pid, uid: parse_perf_map(
@@ -65,6 +65,7 @@ def test_a_running_jvm_is_asked_for_its_map_once_enough_rows_wait(
     assert asked == [os.getpid()]
     assert writer.stacks == [["Foo.bar() [jit]", "main [libjli.so]"]] * 4
     assert collector.report.live_perf_maps == 1 and collector.report.rows == 4
+    assert collector.report.helper_cpu_s == 0.25  # jcmd's CPU is the sampler's cost too
     collector._write_held_if_many()
     assert asked == [os.getpid()]  # nothing waits any more
 

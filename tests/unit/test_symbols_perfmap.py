@@ -88,6 +88,8 @@ def test_hotspot_fixed_width_lines_and_other_lines_mix() -> None:
     assert perf_map.name_of(0x7F000000300F) == "LFoo;::upper hex"
     assert perf_map.name_of(0x7F0000006007) == "no newline at the end"
     assert len(parse_perf_map(b"")) == len(parse_perf_map(b"\n\n")) == 0
+    wraps = b"0xffffffffffffff00 0x0000000000000200 past the end of the address space\n"
+    assert len(parse_perf_map(wraps)) == 0
 
 
 def test_a_later_line_wins_where_code_was_replaced() -> None:

@@ -42,7 +42,7 @@ SAMPLE_KEY = np.dtype({"names": ["bucket", "pid", "tid", "cpu", "ustack", "kstac
                        "offsets": [0, 8, 12, 16, 20, 24, 32], "itemsize": 40})
 SAMPLE_VAL = np.dtype("<u8")
 NO_KERNEL_STACK = -1
-_CAPACITY = 32768
+_CAPACITY = 32768  # bpf/stacks.c MAX_SAMPLE_KEYS
 _DRAINS_AFTER_EXIT = 2
 # Rows of running JVMs wait for the names of their JIT code (the perf map a JVM writes at
 # exit). Past this many, each such JVM is asked for its map now and its rows are written: the
@@ -207,7 +207,13 @@ class SampleCollector:
                       keys["cpu"].tolist(), keys["ustack"].tolist(), keys["kstack"].tolist(),
                       keys["pystack"].tolist(), vals.tolist(), strict=True)
         rows = [self._row(_SampleKey(*fields), reader, native) for fields in columns]
-        reader.clear()  # else the copy fills up and new stacks collide: failed walks
+        # emptied, else the copy fills up and new stacks collide (failed walks): by the ids
+        # the rows hold, unless the count map was full and dropped samples whose stacks
+        # were stored already
+        if len(keys) >= _CAPACITY:
+            reader.clear()
+        else:
+            reader.delete(set(keys["ustack"].tolist()).union(keys["kstack"].tolist()))
         self._kernel_cache.clear()  # kernel stack ids are per copy too
         ready = []
         jvms = {pid for pid in distinct_pids if self._is_jvm(pid)}  # a look-up walks them all

@@ -9,6 +9,7 @@ so a table that is reused (the sampler's two copies) is emptied here."""
 from __future__ import annotations
 
 import ctypes as ct
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,18 @@ class StackReader:
         if self._lib.bpf_lookup_elem(self._fd, self._key_ref, self._buffer_ref) != 0:
             return []
         return self._buffer[:np.count_nonzero(self._buffer)].tolist()  # type: ignore[no-any-return]
+
+    def delete(self, stack_ids: Iterable[int]) -> int:
+        """Delete the given stacks (negative ids, failed walks, are skipped): one system call
+        a stack, where ``clear`` needs two; returns how many there were."""
+        key = ct.c_uint32(0)
+        deleted = 0
+        for stack_id in stack_ids:
+            if stack_id >= 0:
+                key.value = stack_id
+                if self._lib.bpf_delete_elem(self._fd, ct.byref(key)) == 0:
+                    deleted += 1
+        return deleted
 
     def clear(self) -> int:
         """Delete every stack of the table; returns how many there were. The kernel finds

@@ -48,6 +48,10 @@ def test_clear_empties_the_table_and_it_fills_again() -> None:
         assert [key for key in table] == []
         assert all(reader.addresses(stack_id) == [] for stack_id in stored)
         _three_syscalls()
-        assert len([key for key in table]) == 3  # new stacks are stored again
+        again = [int(key.value) for key in table]
+        assert len(again) == 3  # new stacks are stored again
+        assert reader.delete([again[0], -14, again[1]]) == 2  # -14: a failed walk's id
+        assert [int(key.value) for key in table] == [again[2]]
+        assert reader.delete([again[0]]) == 0  # already gone
     finally:
         bpf.cleanup()

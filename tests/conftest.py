@@ -7,7 +7,9 @@ Helpers that find a missing capability inside a test call ``require(condition, w
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,3 +31,21 @@ def require(condition: bool, why: str) -> None:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("root") is not None:
         require(os.geteuid() == 0, "needs root")
+
+
+@contextlib.contextmanager
+def waiting_child() -> Iterator[int]:
+    """The pid of a forked copy of this process (same memory, same mappings) that lives until
+    the block ends; then it exits and is reaped."""
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.close(write_end)
+        os.read(read_end, 1)
+        os._exit(0)
+    os.close(read_end)
+    try:
+        yield child
+    finally:
+        os.close(write_end)
+        os.waitpid(child, 0)

@@ -12,7 +12,7 @@ import pytest
 
 from profiler.capture.elfsyms import ElfSymbols, demangle
 from profiler.capture.usersyms import UNKNOWN, UserSymbols
-from tests.conftest import require
+from tests.conftest import require, waiting_child
 
 LIBRARY_SOURCE = r"""
 int sparkprof_alpha(int x) { return x * 3 + 1; }
@@ -66,18 +66,8 @@ def test_forked_processes_share_one_load_of_a_file() -> None:
     symbols = UserSymbols()
     mine = symbols.sym(address, os.getpid())
     assert mine.endswith("[libc.so.6]") and "getpid" in mine
-    read_end, write_end = os.pipe()
-    child = os.fork()
-    if child == 0:
-        os.close(write_end)
-        os.read(read_end, 1)  # live until the parent has looked
-        os._exit(0)
-    os.close(read_end)
-    try:
+    with waiting_child() as child:
         assert symbols.sym(address, child) == mine
-    finally:
-        os.close(write_end)
-        os.waitpid(child, 0)
     assert symbols.files_loaded == 1
 
 

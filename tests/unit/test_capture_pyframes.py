@@ -32,7 +32,7 @@ from profiler.capture.pyruntime import (
 )
 from profiler.capture.pystacks import PY_STACK_VAL, PythonStacks
 from profiler.capture.symbols import PYTHON_FRAME, Frame
-from tests.conftest import require
+from tests.conftest import require, waiting_child
 
 VERSION = sys.version_info[:2]
 
@@ -220,19 +220,9 @@ def test_process_memory_opens_again_once_the_process_is_gone(
         monkeypatch: pytest.MonkeyPatch) -> None:
     opened = _counting_opens(monkeypatch)
     text = ctypes.create_string_buffer(b"the child has it too")
-    read_end, write_end = os.pipe()
-    child = os.fork()
-    if child == 0:
-        os.close(write_end)
-        os.read(read_end, 1)  # live until the parent has read
-        os._exit(0)
-    os.close(read_end)
     memory = ProcessMemory()
-    try:
+    with waiting_child() as child:
         assert memory.read(child, ctypes.addressof(text), 9) == b"the child"
-    finally:
-        os.close(write_end)
-        os.waitpid(child, 0)
     assert memory.read(child, ctypes.addressof(text), 9) is None  # its memory is gone
     assert opened == [child]
     assert memory.read(child, ctypes.addressof(text), 9) is None

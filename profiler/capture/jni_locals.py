@@ -38,18 +38,14 @@ def _function_name(number: int) -> str:
     return FUNCTIONS[number] if 0 <= number < len(FUNCTIONS) else f"[function {number}]"
 
 
-class LocalRefTracker:
+class LocalRefTracker(CreatingSites):
     def __init__(self, bpf: Any, lib: Any, writer: RunWriter, stacks: StackResolver) -> None:
+        super().__init__(bpf, lib, stacks, "jnii_local_sites", "fn")
         self._writer = writer
-        self._sites = CreatingSites(bpf, lib, stacks, "jnii_local_sites", "fn")
-
-    def name_new_sites(self) -> None:
-        """Name the stacks of creating sites not seen before (while their JVM lives)."""
-        self._sites.name_new_sites()
 
     def stop(self) -> dict[str, int]:
         """Write the rows; returns counts for meta.json (sites, created, deleted)."""
-        counts = self._sites.take()
+        counts = self.take()
         if counts.sites:
             self._writer.append(TABLE, local_ref_columns(counts))
         return {"sites": len(counts.sites), "created": int(np.sum(counts.created)),

@@ -96,6 +96,7 @@ class CreatingSites:
         self._frames: dict[SiteKey, list[str]] = {}
 
     def name_new_sites(self) -> None:
+        """Name the stacks of creating sites not seen before (while their JVM lives)."""
         keys, _ = batch_lookup(self._lib, self._bpf[self._map].map_fd, self._key, SITE_VAL,
                                SITES_CAPACITY)  # one syscall, not BCC's one per key
         for site in zip(keys["pid"].tolist(), keys["stack"].tolist(), keys[self._tag].tolist(),
@@ -116,20 +117,14 @@ class CreatingSites:
         return SiteCounts(sites, frames, vals["created"], vals["deleted"])
 
 
-class GlobalRefTracker:
+class GlobalRefTracker(CreatingSites):
     def __init__(self, bpf: Any, lib: Any, writer: RunWriter, stacks: StackResolver) -> None:
-        self._bpf = bpf
-        self._lib = lib
+        super().__init__(bpf, lib, stacks, "jnii_ref_sites", "weak")
         self._writer = writer
-        self._sites = CreatingSites(bpf, lib, stacks, "jnii_ref_sites", "weak")
-
-    def name_new_sites(self) -> None:
-        """Name the stacks of creating sites not seen before (while their JVM lives)."""
-        self._sites.name_new_sites()
 
     def stop(self) -> dict[str, int]:
         """Write the rows; returns counts for meta.json (sites, live references)."""
-        counts = self._sites.take()
+        counts = self.take()
         refs = self._bpf[b"jnii_refs"]
         live_keys, live_vals = batch_lookup_and_delete(self._lib, refs.map_fd, REF_KEY,
                                                        REF_VAL, REFS_CAPACITY)

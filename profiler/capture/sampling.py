@@ -198,13 +198,13 @@ class SampleCollector:
                                              _CAPACITY)
         stacks = self._bpf[f"sample_stacks{copy}".encode()]
         reader = StackReader(stacks, self._lib)
-        pids = keys["pid"].tolist()
+        pids, ustacks, kstacks = (keys[name].tolist() for name in ("pid", "ustack", "kstack"))
         distinct_pids = set(pids)
         self._python.prepare(copy, distinct_pids)
         # rows repeat a user stack across buckets, threads and CPUs: name each one once
         native: dict[tuple[int, int], list[Frame]] = {}
         columns = zip(keys["bucket"].tolist(), pids, keys["tid"].tolist(),
-                      keys["cpu"].tolist(), keys["ustack"].tolist(), keys["kstack"].tolist(),
+                      keys["cpu"].tolist(), ustacks, kstacks,
                       keys["pystack"].tolist(), vals.tolist(), strict=True)
         rows = [self._row(_SampleKey(*fields), reader, native) for fields in columns]
         # emptied, else the copy fills up and new stacks collide (failed walks): by the ids
@@ -213,7 +213,7 @@ class SampleCollector:
         if len(keys) >= _CAPACITY:
             reader.clear()
         else:
-            reader.delete(set(keys["ustack"].tolist()).union(keys["kstack"].tolist()))
+            reader.delete(set(ustacks).union(kstacks))
         self._kernel_cache.clear()  # kernel stack ids are per copy too
         ready = []
         jvms = {pid for pid in distinct_pids if self._is_jvm(pid)}  # a look-up walks them all

@@ -39,12 +39,11 @@ class StackReader:
     def delete(self, stack_ids: Iterable[int]) -> int:
         """Delete the given stacks (negative ids, failed walks, are skipped): one system call
         a stack, where ``clear`` needs two; returns how many there were."""
-        key = ct.c_uint32(0)
         deleted = 0
         for stack_id in stack_ids:
             if stack_id >= 0:
-                key.value = stack_id
-                if self._lib.bpf_delete_elem(self._fd, ct.byref(key)) == 0:
+                self._key.value = stack_id
+                if self._lib.bpf_delete_elem(self._fd, self._key_ref) == 0:
                     deleted += 1
         return deleted
 

@@ -67,10 +67,11 @@ class ElfHeaders:
 
 
 def read_headers(stream: BinaryIO, symbols: bool = True, strings_up_to: int | None = None,
-                 ) -> ElfHeaders | None:
+                 full_table_only: bool = False) -> ElfHeaders | None:
     """The file's segments, symbol tables (unless ``symbols`` is False) and build id; None
     when it is not a little-endian 64-bit ELF file or is cut short. String tables larger
-    than ``strings_up_to`` bytes are left in the file (see ``FileStrings``)."""
+    than ``strings_up_to`` bytes are left in the file (see ``FileStrings``);
+    ``full_table_only``: no .dynsym is read when the file has a .symtab."""
     ident = stream.read(_EHDR.itemsize)
     if len(ident) < _EHDR.itemsize or not ident.startswith(_ELF_MAGIC) \
             or ident[4] != _ELFCLASS64 or ident[5] != _ELFDATA2LSB:
@@ -86,9 +87,11 @@ def read_headers(stream: BinaryIO, symbols: bool = True, strings_up_to: int | No
                      for p in programs if int(p["type"]) == _PT_LOAD)
     tables = []
     build_id = None
+    skipped = _SHT_DYNSYM if full_table_only and (sections["type"] == _SHT_SYMTAB).any() \
+        else None
     for section in sections:
         kind = int(section["type"])
-        if kind in (_SHT_SYMTAB, _SHT_DYNSYM) and symbols \
+        if kind in (_SHT_SYMTAB, _SHT_DYNSYM) and kind != skipped and symbols \
                 and int(section["entsize"]) == ELF64_SYM.itemsize:
             link = int(section["link"])
             if link >= len(sections):

@@ -17,12 +17,14 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from profiler.capture.elfheaders import (
+    ELF64_SYM,
+    STT_FUNC,
+    STT_GNU_IFUNC,
     ElfHeaders,
     FileStrings,
     Segment,
     SymbolTable,
     c_string,
-    defined_functions,
     read_headers,
 )
 
@@ -65,12 +67,9 @@ class ElfSymbols:
             return cls.empty()
         headers, file = opened
         tables = list(headers.tables)
-        full = [table for table in tables if table.kind == "symtab"]
-        if full:
-            # .symtab holds every function .dynsym does (checked on 453 libraries having
-            # both): one table halves a big C++ library's load (libarrow: 94k symbols)
-            tables = full
-        elif headers.build_id:
+        # .symtab holds every function .dynsym does (checked on 453 libraries having both):
+        # the headers hold .dynsym only when there is no .symtab
+        if not any(table.kind == "symtab" for table in tables) and headers.build_id:
             debug = _read_tables(_debug_path(headers.build_id), strings_up_to=None)
             if debug is not None:
                 # .dynsym first: of aliases it gives plain names where the debug file's
@@ -99,26 +98,24 @@ class ElfSymbols:
             strings = b"".join(table.strings for table in tables)
         parts, base = [], 0
         for table in tables:
-            chosen = defined_functions(table, ifunc=True)
-            parts.append((chosen["value"], chosen["size"],
-                          chosen["name"].astype(np.uint64) + base, chosen["info"] >> 4,
-                          chosen["shndx"]))
+            parts.append(_function_columns(table, base))
             base += len(table.strings)
         if not parts:
             if isinstance(strings, FileStrings):
                 strings.close()
             return cls.empty()
-        values, sizes, names, binds, sections = (np.concatenate(column)
-                                                 for column in zip(*parts, strict=True))
+        values, sizes, names, binds, sections = (
+            parts[0] if len(parts) == 1
+            else tuple(np.concatenate(column) for column in zip(*parts, strict=True)))
         # by address, then the preferred alias first: one sort of a packed key (a shared
         # library's addresses are far below 2^62) is a third cheaper than np.lexsort
         order = np.argsort((values << np.uint64(2)) | _BIND_RANK[binds].astype(np.uint64),
                            kind="stable")
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = values[order][1:] != values[order][:-1]  # aliases: the preferred name
-        order = order[first]
-        values, sizes, names, sections = (values[order], sizes[order], names[order],
-                                          sections[order])
+        values = values[order]
+        first = np.ones(len(values), dtype=bool)
+        np.not_equal(values[1:], values[:-1], out=first[1:])  # aliases: the preferred name
+        order, values = order[first], values[first]
+        sizes, names, sections = sizes[order], names[order], sections[order]
         # A symbol without a size (hand-written assembly) reaches the next symbol of its
         # section; ``_init`` must not swallow the PLT that follows it.
         following = values + 1
@@ -187,6 +184,24 @@ class ElfSymbols:
         return None
 
 
+def _function_columns(table: SymbolTable, name_base: int) -> tuple[np.ndarray[Any, Any], ...]:
+    """Address, size, name offset (+ ``name_base``), binding and section of the functions
+    ``table`` defines, each column copied alone: a big C++ library has ~100k symbols, and
+    copying whole 24-byte records first cost megabytes of fresh pages."""
+    symbols = np.frombuffer(table.symbols, dtype=ELF64_SYM,
+                            count=len(table.symbols) // ELF64_SYM.itemsize)
+    info = symbols["info"]
+    kind = info & 0xF
+    wanted = (kind == STT_FUNC) | (kind == STT_GNU_IFUNC)
+    wanted &= symbols["shndx"] != 0  # defined here
+    wanted &= symbols["value"] != 0
+    names = symbols["name"][wanted].astype(np.uint64)
+    if name_base:
+        names += np.uint64(name_base)
+    return (symbols["value"][wanted], symbols["size"][wanted], names, info[wanted] >> 4,
+            symbols["shndx"][wanted])
+
+
 def _debug_path(build_id: str) -> str:
     """Where Debian's -dbgsym packages put a file's full symbols (by its GNU build id)."""
     return os.path.join(_DEBUG_ROOT, build_id[:2], build_id[2:] + ".debug")
@@ -201,7 +216,7 @@ def _read_tables(path: str, strings_up_to: int | None = _STRINGS_READ_UP_TO,
     except OSError:
         return None
     try:
-        headers = read_headers(file, strings_up_to=strings_up_to)
+        headers = read_headers(file, strings_up_to=strings_up_to, full_table_only=True)
     except OSError:
         headers = None
     if headers is None or not any(t.strings_left_in_file for t in headers.tables):

@@ -42,8 +42,8 @@ class ElfSymbols:
     def __init__(self, starts: np.ndarray[Any, Any], ends: np.ndarray[Any, Any],
                  name_offsets: np.ndarray[Any, Any], strtab: bytes | FileStrings,
                  segments: tuple[Segment, ...]) -> None:
-        self._start_array = starts.astype(np.uint64)
-        self._end_array = ends.astype(np.uint64)
+        self._start_array = np.asarray(starts, dtype=np.uint64)
+        self._end_array = np.asarray(ends, dtype=np.uint64)
         # One address at a time, bisect on a Python list costs a sixth of numpy's per-call
         # searchsorted; the lists are built at the first such look-up (the sampler names
         # addresses in bulk, with numpy, and never needs them).

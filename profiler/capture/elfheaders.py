@@ -8,6 +8,7 @@ Little-endian 64-bit files only (x86_64, aarch64): anything else reads as no sym
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -49,7 +50,13 @@ class Segment:
 class SymbolTable:
     kind: str  # "symtab" (full, often stripped away) or "dynsym" (exported)
     symbols: bytes
-    strings: bytes
+    strings: bytes  # empty when left in the file (read_headers' strings_up_to)
+    strings_offset: int = 0  # where the string table lies in the file
+    strings_size: int = 0
+
+    @property
+    def strings_left_in_file(self) -> bool:
+        return self.strings_size > 0 and not self.strings
 
 
 @dataclass(frozen=True)
@@ -59,9 +66,12 @@ class ElfHeaders:
     build_id: str | None
 
 
-def read_headers(stream: BinaryIO, symbols: bool = True) -> ElfHeaders | None:
+def read_headers(stream: BinaryIO, symbols: bool = True, strings_up_to: int | None = None,
+                 full_table_only: bool = False) -> ElfHeaders | None:
     """The file's segments, symbol tables (unless ``symbols`` is False) and build id; None
-    when it is not a little-endian 64-bit ELF file or is cut short."""
+    when it is not a little-endian 64-bit ELF file or is cut short. String tables larger
+    than ``strings_up_to`` bytes are left in the file (see ``FileStrings``);
+    ``full_table_only``: no .dynsym is read when the file has a .symtab."""
     ident = stream.read(_EHDR.itemsize)
     if len(ident) < _EHDR.itemsize or not ident.startswith(_ELF_MAGIC) \
             or ident[4] != _ELFCLASS64 or ident[5] != _ELFDATA2LSB:
@@ -77,15 +87,22 @@ def read_headers(stream: BinaryIO, symbols: bool = True) -> ElfHeaders | None:
                      for p in programs if int(p["type"]) == _PT_LOAD)
     tables = []
     build_id = None
+    skipped = _SHT_DYNSYM if full_table_only and (sections["type"] == _SHT_SYMTAB).any() \
+        else None
     for section in sections:
         kind = int(section["type"])
-        if kind in (_SHT_SYMTAB, _SHT_DYNSYM) and symbols \
+        if kind in (_SHT_SYMTAB, _SHT_DYNSYM) and kind != skipped and symbols \
                 and int(section["entsize"]) == ELF64_SYM.itemsize:
             link = int(section["link"])
             if link >= len(sections):
                 continue
+            strings = sections[link]
+            size = int(strings["size"])
+            left = strings_up_to is not None and size > strings_up_to
             tables.append(SymbolTable("symtab" if kind == _SHT_SYMTAB else "dynsym",
-                                      _bytes(stream, section), _bytes(stream, sections[link])))
+                                      _bytes(stream, section),
+                                      b"" if left else _bytes(stream, strings),
+                                      int(strings["offset"]), size))
         elif kind == _SHT_NOTE and build_id is None:
             build_id = _build_id(_bytes(stream, section))
     return ElfHeaders(segments, tuple(tables), build_id)
@@ -107,6 +124,38 @@ def c_string(strings: bytes, offset: int) -> str:
     """The NUL-terminated name at ``offset`` of a string table."""
     end = strings.find(b"\0", offset)
     return strings[offset:end if end >= 0 else len(strings)].decode("utf-8", errors="replace")
+
+
+class FileStrings:
+    """A string table read from its open file one name at a time: a big C++ library's table
+    (libarrow's: 7.7 MB of mangled names) would otherwise be copied whole into memory for
+    the few hundred names a run shows."""
+
+    _CHUNK = 512
+
+    def __init__(self, file: BinaryIO, offset: int, size: int) -> None:
+        self._file = file
+        self._offset = offset
+        self._size = size
+
+    def name_at(self, offset: int) -> str | None:
+        """The NUL-terminated name at ``offset`` of the table; None when it cannot be read."""
+        chunk = self._CHUNK
+        while True:
+            length = min(chunk, self._size - offset)
+            if length <= 0:
+                return None
+            try:
+                raw = os.pread(self._file.fileno(), length, self._offset + offset)
+            except (OSError, ValueError):  # ValueError: closed
+                return None
+            end = raw.find(b"\0")
+            if end >= 0 or len(raw) < length or length == self._size - offset:
+                return raw[:end if end >= 0 else len(raw)].decode("utf-8", errors="replace")
+            chunk *= 4  # a long (C++) name: read more
+
+    def close(self) -> None:
+        self._file.close()
 
 
 def _table(stream: BinaryIO, offset: int, count: int, entry_size: int,

@@ -57,25 +57,25 @@ def kernel_stacks(stack_ids: np.ndarray[Any, Any], stacks: StackResolver) -> pa.
     return _spread(frames, inverse)
 
 
+_STACK = pa.list_(pa.string())
+
+
 def stack_column(stacks: list[list[str]]) -> pa.Array:
-    """A list<string> column from one stack per row, each distinct stack converted once
-    (rows repeat a stack across time buckets, threads and CPUs)."""
-    index: dict[tuple[str, ...], int] = {}
-    distinct: list[list[str]] = []
-    rows = np.empty(len(stacks), dtype=np.int32)
-    for row, stack in enumerate(stacks):
-        key = tuple(stack)
-        found = index.get(key)
-        if found is None:
-            found = index[key] = len(distinct)
-            distinct.append(stack)
-        rows[row] = found
+    """A list<string> column from one stack per row. Rows sharing one list object (the
+    sampler's rows of one stack share its list) convert it once; when no row shares, the
+    rows convert directly (no copy through ``take``)."""
+    index: dict[int, int] = {}
+    rows = np.fromiter((index.setdefault(id(stack), len(index)) for stack in stacks),
+                       dtype=np.int32, count=len(stacks))
+    if len(index) == len(stacks):
+        return pa.array(stacks, _STACK)
+    distinct = list({id(stack): stack for stack in stacks}.values())  # in index order
     return _spread(distinct, rows)
 
 
 def _spread(frames: list[list[str]], inverse: np.ndarray[Any, Any]) -> pa.Array:
     """One list per event from one list per distinct stack (no per-event Python work)."""
-    distinct = pa.array(frames, pa.list_(pa.string()))
+    distinct = pa.array(frames, _STACK)
     return distinct.take(pa.array(inverse.reshape(-1).astype(np.int32)))
 
 

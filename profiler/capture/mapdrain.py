@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes as ct
 import errno
 import os
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,8 +41,8 @@ def batch_lookup(lib: Any, map_fd: int, key_dtype: np.dtype[Any], val_dtype: np.
 
 def _batch(operation: Any, map_fd: int, key_dtype: np.dtype[Any], val_dtype: np.dtype[Any],
            capacity: int) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    keys = np.zeros(capacity, dtype=key_dtype)
-    vals = np.zeros(capacity, dtype=val_dtype)
+    keys = _buffer(key_dtype, capacity)
+    vals = _buffer(val_dtype, capacity)
     in_batch = ct.c_uint32(0)
     out_batch = ct.c_uint32(0)
     count = ct.c_uint32(0)
@@ -63,7 +64,24 @@ def _batch(operation: Any, map_fd: int, key_dtype: np.dtype[Any], val_dtype: np.
             break
         in_batch.value = out_batch.value
         first = False
-    return keys[:total], vals[:total]
+    return keys[:total].copy(), vals[:total].copy()  # the buffers serve the next call
+
+
+_reused = threading.local()
+
+
+def _buffer(dtype: np.dtype[Any], capacity: int) -> np.ndarray[Any, Any]:
+    """A buffer for ``capacity`` entries, reused by the calling thread: a fresh multi-MB array
+    each drain cost an mmap, a page fault on every page the kernel filled, and an munmap.
+    Only the entries the kernel writes are read, so it needs no zeroing."""
+    buffers: dict[tuple[np.dtype[Any], int], np.ndarray[Any, Any]] | None = getattr(
+        _reused, "buffers", None)
+    if buffers is None:
+        buffers = _reused.buffers = {}
+    buffer = buffers.get((dtype, capacity))
+    if buffer is None:
+        buffer = buffers[(dtype, capacity)] = np.empty(capacity, dtype=dtype)
+    return buffer
 
 
 def merge_rows(keys: np.ndarray[Any, Any], vals: np.ndarray[Any, Any],

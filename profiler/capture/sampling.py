@@ -201,8 +201,7 @@ class SampleCollector:
         pids, ustacks, kstacks = (keys[name].tolist() for name in ("pid", "ustack", "kstack"))
         distinct_pids = set(pids)
         self._python.prepare(copy, distinct_pids)
-        # rows repeat a user stack across buckets, threads and CPUs: name each one once
-        native: dict[tuple[int, int], list[Frame]] = {}
+        native = self._user_stacks(reader, pids, ustacks)
         columns = zip(keys["bucket"].tolist(), pids, keys["tid"].tolist(),
                       keys["cpu"].tolist(), ustacks, kstacks,
                       keys["pystack"].tolist(), vals.tolist(), strict=True)
@@ -224,15 +223,26 @@ class SampleCollector:
                 ready.append(row)
         self._write(ready, {})
 
+    def _user_stacks(self, stacks: StackReader, pids: list[int], ustacks: list[int],
+                     ) -> dict[tuple[int, int], list[Frame]]:
+        """The native frames of each distinct (pid, user stack) of the drained rows (rows
+        repeat a stack across buckets, threads and CPUs). Each process's new addresses are
+        named together, one vectorized pass per mapped file."""
+        addresses = {stack_id: stacks.addresses(stack_id) for stack_id in set(ustacks)}
+        distinct = set(zip(pids, ustacks, strict=True))
+        wanted: dict[int, set[int]] = {}
+        for pid, stack_id in distinct:
+            wanted.setdefault(pid, set()).update(addresses[stack_id])
+        for pid, frames in wanted.items():
+            self._namer.learn(pid, frames)
+        return {(pid, stack_id): (self._namer.frames(pid, addresses[stack_id])
+                                  if addresses[stack_id] else [MISSING_USER])
+                for pid, stack_id in distinct}
+
     def _row(self, key: _SampleKey, stacks: StackReader,
              native: dict[tuple[int, int], list[Frame]]) -> _Row:
-        pid, ustack, kstack = key.pid, key.ustack, key.kstack
-        user = native.get((pid, ustack))
-        if user is None:
-            addresses = stacks.addresses(ustack)
-            user = native[(pid, ustack)] = (self._namer.frames(pid, addresses) if addresses
-                                            else [MISSING_USER])
-        user = self._python.splice(pid, key.pystack, user, key.samples)
+        pid, kstack = key.pid, key.kstack
+        user = self._python.splice(pid, key.pystack, native[(pid, key.ustack)], key.samples)
         if kstack == NO_KERNEL_STACK:
             kernel: list[str] = []
         else:

@@ -29,12 +29,17 @@ Frame = str | int
 
 class FrameNamer:
     def __init__(self, symbolize: Callable[[int, int], bytes | str],
-                 forget: Callable[[int], None] | None = None) -> None:
+                 forget: Callable[[int], None] | None = None,
+                 symbolize_many: Callable[[int, list[int]], Sequence[bytes | str]] | None = None,
+                 ) -> None:
         """``symbolize(address, pid)`` names an address like BCC's ``BPF.sym(addr, pid,
         show_module=True)``: ``b"name [module]"``, ``b"[unknown] [module]"``, or plain
         ``b"[unknown]"`` outside every mapped file (kept as the address, for the perf map).
-        ``forget(pid)`` drops the symbolizer's state of a process."""
+        ``forget(pid)`` drops the symbolizer's state of a process; ``symbolize_many(pid,
+        addresses)`` names many addresses of one process at once, as ``symbolize`` would."""
         self._symbolize = symbolize
+        self._symbolize_many = symbolize_many or (
+            lambda pid, addresses: [symbolize(address, pid) for address in addresses])
         self._forget = forget
         # pid -> address -> frame: per-process dicts let a whole stack be looked up with one
         # C-level map() instead of a Python loop building (pid, address) keys
@@ -48,7 +53,28 @@ class FrameNamer:
     @classmethod
     def for_symbols(cls, symbols: UserSymbols) -> FrameNamer:
         """Names from the symbol tables of the files the processes map."""
-        return cls(symbols.sym, forget=symbols.forget)
+        return cls(symbols.sym, forget=symbols.forget, symbolize_many=symbols.names)
+
+    def learn(self, pid: int, addresses: Iterable[int]) -> None:
+        """Name at once every address of ``pid`` among ``addresses`` not named yet: a drain
+        names its new addresses in one pass per process, and ``frames`` then only looks
+        them up."""
+        names = self._cache.get(pid)
+        if names is None:
+            names = self._cache[pid] = {}
+        new = list(set(addresses).difference(names))
+        if not new:
+            return
+        if self._cached + len(new) > _MAX_CACHED:
+            self._clear()
+        texts = [raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+                 for raw in self._symbolize_many(pid, new)]
+        names.update(zip(new, texts, strict=True))  # most are "name [module]" as they are
+        unnamed = map(str.startswith, texts, itertools.repeat(UNKNOWN))
+        for address, text in itertools.compress(zip(new, texts, strict=True), unnamed):
+            # outside every file (JIT code): the address waits for the perf map
+            names[address] = address if text == UNKNOWN else self._frame(text, address)
+        self._cached += len(new)
 
     def frames(self, pid: int, addresses: Sequence[int]) -> list[Frame]:
         names = self._cache.get(pid)
@@ -63,15 +89,17 @@ class FrameNamer:
 
     def _remember(self, names: dict[int, Frame], pid: int, address: int) -> Frame:
         if self._cached >= _MAX_CACHED:
-            for cached in self._cache.values():
-                cached.clear()
-            self._cached = 0
-        frame = names[address] = self._name(pid, address)
+            self._clear()
+        frame = names[address] = self._frame(self._symbolize(address, pid), address)
         self._cached += 1
         return frame
 
-    def _name(self, pid: int, address: int) -> Frame:
-        raw = self._symbolize(address, pid)
+    def _clear(self) -> None:
+        for cached in self._cache.values():
+            cached.clear()  # in place: callers hold a process's dict
+        self._cached = 0
+
+    def _frame(self, raw: bytes | str, address: int) -> Frame:
         text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
         if text == UNKNOWN:
             return address

@@ -8,8 +8,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from profiler.capture import elfsyms
 from profiler.capture.elfsyms import ElfSymbols, demangle
 from profiler.capture.usersyms import UNKNOWN, UserSymbols
 from tests.conftest import require, waiting_child
@@ -51,6 +53,51 @@ def test_functions_of_a_loaded_library_are_named_with_their_module(tmp_path: Pat
     assert symbols.sym(_address(library, "sparkprof_nosize") + 2, pid) == \
         "sparkprof_nosize [libsparkproftest1.so]"
     assert symbols.sym(16, pid) == UNKNOWN  # no file is mapped there
+
+
+def test_many_addresses_named_at_once_as_one_at_a_time(tmp_path: Path) -> None:
+    library = ctypes.CDLL(str(_build(tmp_path, "libsparkproftest3.so")))
+    libc = ctypes.CDLL(None)
+    rng = np.random.default_rng(7)
+    # every byte of the test library's functions, and addresses all over libc's and the
+    # interpreter's code (in functions, between them, past the end), plus garbage
+    alpha = _address(library, "sparkprof_alpha")
+    addresses = list(range(alpha - 64, alpha + 256))
+    for base in (_address(libc, "getpid"), _address(ctypes.pythonapi, "Py_IsInitialized")):
+        addresses += (base + rng.integers(-2**20, 2**20, 1500)).tolist()
+    addresses += [0, 16, 0x3D1, 0x6A624F2F676E616C]
+    pid = os.getpid()
+    one_at_a_time = [UserSymbols().sym(address, pid) for address in addresses]
+    assert UserSymbols().names(pid, addresses) == one_at_a_time
+    assert "sparkprof_nosize [libsparkproftest3.so]" in one_at_a_time
+    assert len(set(one_at_a_time)) > 100  # many functions, not one answer for all
+
+
+def test_names_read_from_the_file_match_names_read_in_memory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _build(tmp_path, "libsparkproftest4.so")
+    library = ctypes.CDLL(str(path))
+    in_memory = ElfSymbols.load(str(path))
+    monkeypatch.setattr(elfsyms, "_STRINGS_READ_UP_TO", 0)  # every string table left in it
+    from_file = ElfSymbols.load(str(path))
+    path.unlink()  # the open file still serves the names
+    assert len(from_file) == len(in_memory) > 0
+    base = _address(library, "sparkprof_alpha")
+    offsets = np.array([symbols_offset(base + delta) for delta in range(-32, 160)],
+                       dtype=np.uint64)
+    assert from_file.names_at(offsets) == in_memory.names_at(offsets)
+    assert "sparkprof_beta" in from_file.names_at(offsets)
+    from_file.close()  # nothing named before is lost; new names cannot be read any more
+    assert "sparkprof_beta" in from_file.names_at(offsets)
+
+
+def symbols_offset(address: int) -> int:
+    """The file offset of ``address`` in this process (for ElfSymbols' look-ups)."""
+    from profiler.capture.codemaps import CodeMaps
+
+    located = CodeMaps().locate(os.getpid(), address)
+    assert located is not None
+    return located[1]
 
 
 def test_a_library_deleted_after_loading_is_still_named(tmp_path: Path) -> None:

@@ -121,12 +121,13 @@ def test_slow_syscall_rows_are_stamped_when_the_call_returned() -> None:
     assert columns["ts_ns"].tolist() == [2_001_000, 5_300]
 
 
-def test_stack_column_converts_each_distinct_stack_once_and_keeps_row_order() -> None:
+def test_stack_column_converts_each_shared_stack_once_and_keeps_row_order() -> None:
     from profiler.capture.events import stack_column
 
     hot = ["LZ4_compress [liblz4.so]", "java.lang.Thread.run [jit]"]
     idle = ["__futex_abstimed_wait_common [libc.so.6]"]
-    rows = [hot, idle, list(hot), [], idle]
+    rows = [hot, idle, list(hot), [], idle, hot]
     column = stack_column(rows)
-    assert column.to_pylist() == [hot, idle, hot, [], idle]
+    assert column.to_pylist() == [hot, idle, hot, [], idle, hot]
+    assert stack_column([hot, idle, []]).to_pylist() == [hot, idle, []]  # none shared
     assert stack_column([]).to_pylist() == []

@@ -71,6 +71,32 @@ def test_frames_resolve_now_or_from_the_perf_map() -> None:
     assert namer.unresolved == 4  # libz's unnamed frame, 0x99 and 0x98, the last address
 
 
+def test_addresses_learned_in_bulk_give_the_same_frames() -> None:
+    table = {1: b"read [libc.so.6]", 2: b"[unknown] [libz.so.1]",
+             3: b"[unknown] [python3.11]"}
+    single: list[int] = []
+    batches: list[list[int]] = []
+
+    def symbolize(address: int, pid: int) -> bytes:
+        single.append(address)
+        return table.get(address, b"[unknown]")
+
+    def symbolize_many(pid: int, addresses: list[int]) -> list[bytes]:
+        batches.append(list(addresses))
+        return [table.get(address, b"[unknown]") for address in addresses]
+
+    stacks = [[1, 2, 3, 0x7F0000001010], [0x99, 1, 0x98]]
+    expected = [FrameNamer(symbolize).frames(7, stack) for stack in stacks]
+    single.clear()
+    namer = FrameNamer(symbolize, symbolize_many=symbolize_many)
+    namer.learn(7, [address for stack in stacks for address in stack])
+    namer.learn(7, [1, 0x99, 4])  # only the new address is named
+    assert [namer.frames(7, stack) for stack in stacks] == expected
+    assert single == [] and sorted(map(sorted, batches)) == [[1, 2, 3, 0x98, 0x99,
+                                                               0x7F0000001010], [4]]
+    assert namer.finish(expected[1], {}) == ["[unknown]", "read [libc.so.6]", "[unknown]"]
+
+
 def test_hotspot_fixed_width_lines_and_other_lines_mix() -> None:
     text = (b"0x00007f0000001000 0x0000000000000040 Interpreter\n"
             b"7f0000002000 100 py::main (app.py:1)\n"

@@ -104,6 +104,10 @@ def main() -> int:
                   f"job CPU ratio sampled/plain {ratios[-1]:.3f}; JVM samples "
                   f"{sampled['sampling']['samples']}, leaf named {leaf_named[-1]:.1f}%, "
                   f"all frames named {all_named[-1]:.1f}%", flush=True)
+            phases = sampled["sampling"].get("phases_s", {})
+            print("  drains by phase (ms): " + ", ".join(
+                f"{phase} {seconds * 1e3:.0f}" for phase, seconds in
+                sorted(phases.items(), key=lambda item: -item[1])), flush=True)
     print(f"median: sampling adds {statistics.median(added):.3f}% of job CPU (target <= 0.5%),"
           f" its drains {statistics.median(drains):.3f}%; job CPU ratio "
           f"{statistics.median(ratios):.3f}; JVM samples with a named leaf "

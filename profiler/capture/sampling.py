@@ -94,6 +94,7 @@ class SamplingReport:
     # part of collector_s spent loading symbol tables and maps that other stacks share
     # (whichever kind of stack needs a table first pays for it)
     symbol_tables_s: float = 0.0
+    phases_s: dict[str, float] = field(default_factory=dict)  # collector_s by phase
     python: PythonSamplingReport = field(default_factory=PythonSamplingReport)
 
     def as_meta(self) -> dict[str, Any]:
@@ -104,12 +105,33 @@ class SamplingReport:
                 "helper_cpu_s": round(self.helper_cpu_s, 3),
                 "frames": dict(self.frames), "collector_s": round(self.collector_s, 3),
                 "symbol_tables_s": round(self.symbol_tables_s, 3),
+                "phases_s": {phase: round(seconds, 4)
+                             for phase, seconds in self.phases_s.items()},
                 "python": self.python.as_meta()}
 
     @property
     def notices(self) -> list[str]:
         """One-line notices for the capture report (Python frames left unnamed)."""
         return self.python.notices()
+
+
+class _PhaseClock:
+    """The drains' CPU time split by phase (meta ``sampling.phases_s``): inside a recording
+    the same work costs 2.5-3x its offline time, so where it goes is measured in place, at a
+    few clock reads a drain, rather than by a profiler that would change it."""
+
+    def __init__(self, totals: dict[str, float]) -> None:
+        self._totals = totals
+        self._at = time.thread_time()
+
+    def start(self) -> None:
+        self._at = time.thread_time()
+
+    def lap(self, phase: str) -> None:
+        """Count the time since the last lap (or start) to ``phase``."""
+        now = time.thread_time()
+        self._totals[phase] = self._totals.get(phase, 0.0) + now - self._at
+        self._at = now
 
 
 class SampleCollector:
@@ -133,6 +155,7 @@ class SampleCollector:
         self._kernel_cache: dict[int, list[str]] = {}
         self._python = PythonStacks(bpf, lib)
         self.report = SamplingReport(hz=hz, python=self._python.report)
+        self._clock = _PhaseClock(self.report.phases_s)
 
     def attach(self) -> None:
         from bcc import PerfSWConfig, PerfType
@@ -153,11 +176,15 @@ class SampleCollector:
         """Name and write the quiet copy's samples, then make it the active one."""
         started, tables = time.thread_time(), self._stacks.user_symbols.tables_ns
         quiet = 1 - self._active
+        self._clock.start()
         self._python.look_ahead(self._active)
+        self._clock.lap("python")
         self._drain_copy(quiet)
         self._set_copy(quiet)
+        self._clock.start()
         self._release_exited()
         self._write_held_if_many()
+        self._clock.lap("release")
         self._count_cost(started, tables)
 
     def _count_cost(self, started: float, tables_ns: int) -> None:
@@ -178,8 +205,10 @@ class SampleCollector:
             self._bpf.detach_perf_event(ev_type=1, ev_config=0)
         for copy in (1 - self._active, self._active):
             self._drain_copy(copy)
+        self._clock.start()
         for pid in list(self._held):
             self._release(pid)
+        self._clock.lap("release")
         self._python.close()
         table = self._bpf[b"sample_stats"]
         for index, name in enumerate(STAT_NAMES):
@@ -193,6 +222,8 @@ class SampleCollector:
         return self.report
 
     def _drain_copy(self, copy: int) -> None:
+        clock = self._clock
+        clock.start()
         table = self._bpf[f"sample_agg{copy}".encode()]
         keys, vals = batch_lookup_and_delete(self._lib, table.map_fd, SAMPLE_KEY, SAMPLE_VAL,
                                              _CAPACITY)
@@ -200,12 +231,15 @@ class SampleCollector:
         reader = StackReader(stacks, self._lib)
         pids, ustacks, kstacks = (keys[name].tolist() for name in ("pid", "ustack", "kstack"))
         distinct_pids = set(pids)
+        clock.lap("read")
         self._python.prepare(copy, distinct_pids)
+        clock.lap("python")
         native = self._user_stacks(reader, pids, ustacks)
         columns = zip(keys["bucket"].tolist(), pids, keys["tid"].tolist(),
                       keys["cpu"].tolist(), ustacks, kstacks,
                       keys["pystack"].tolist(), vals.tolist(), strict=True)
         rows = [self._row(_SampleKey(*fields), reader, native) for fields in columns]
+        clock.lap("rows")
         # emptied, else the copy fills up and new stacks collide (failed walks): by the ids
         # the rows hold, unless the count map was full and dropped samples whose stacks
         # were stored already
@@ -214,6 +248,7 @@ class SampleCollector:
         else:
             reader.delete(set(ustacks).union(kstacks))
         self._kernel_cache.clear()  # kernel stack ids are per copy too
+        clock.lap("clear")
         ready = []
         jvms = {pid for pid in distinct_pids if self._is_jvm(pid)}  # a look-up walks them all
         for row in rows:
@@ -221,7 +256,9 @@ class SampleCollector:
                 self._hold(row)
             else:
                 ready.append(row)
+        clock.lap("rows")
         self._write(ready, {})
+        clock.lap("write")
 
     def _user_stacks(self, stacks: StackReader, pids: list[int], ustacks: list[int],
                      ) -> dict[tuple[int, int], list[Frame]]:
@@ -229,15 +266,19 @@ class SampleCollector:
         repeat a stack across buckets, threads and CPUs). Each process's new addresses are
         named together, one vectorized pass per mapped file."""
         addresses = {stack_id: stacks.addresses(stack_id) for stack_id in set(ustacks)}
+        self._clock.lap("read")
         distinct = set(zip(pids, ustacks, strict=True))
         wanted: dict[int, set[int]] = {}
         for pid, stack_id in distinct:
             wanted.setdefault(pid, set()).update(addresses[stack_id])
         for pid, frames in wanted.items():
             self._namer.learn(pid, frames)
-        return {(pid, stack_id): (self._namer.frames(pid, addresses[stack_id])
-                                  if addresses[stack_id] else [MISSING_USER])
-                for pid, stack_id in distinct}
+        named: dict[tuple[int, int], list[Frame]] = {
+            (pid, stack_id): (self._namer.frames(pid, addresses[stack_id])
+                              if addresses[stack_id] else [MISSING_USER])
+            for pid, stack_id in distinct}
+        self._clock.lap("name")
+        return named
 
     def _row(self, key: _SampleKey, stacks: StackReader,
              native: dict[tuple[int, int], list[Frame]]) -> _Row:

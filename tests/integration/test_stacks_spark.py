@@ -64,6 +64,12 @@ def test_python_workers_and_jvm_are_sampled(recorded: tuple[Path, Profile]) -> N
     meta = profile.meta
     assert meta["options"]["sample_hz"] == 49
     assert meta["sampling"]["samples"] == int(samples["count"].sum())
+    # the drains' CPU by phase accounts for (nearly) all of it: a few clock reads a drain
+    phases = meta["sampling"]["phases_s"]
+    assert {"read", "python", "name", "rows", "clear", "write", "release"} <= set(phases)
+    assert phases["name"] > 0 and phases["write"] > 0
+    collector = meta["sampling"]["collector_s"]
+    assert 0.8 * collector <= sum(phases.values()) <= collector + 0.01
 
 
 def test_folded_output_accounts_for_every_sample(recorded: tuple[Path, Profile]) -> None:

@@ -28,7 +28,7 @@ from profiler.record.eventlog_locate import (
     collect_eventlog,
     eventlog_dirs_in_cmdline,
 )
-from profiler.record.heap import startup_objects_frozen
+from profiler.record.heap import recording_heap
 from profiler.record.launch import LaunchedCommand, launch
 from profiler.record.meta import ClockAnchor, clock_anchor, start_meta
 from profiler.record.options import ProbeOptions
@@ -203,7 +203,7 @@ class Recorder:
             if signals.stop_requested:
                 self._progress("interrupted before the command started")
                 return self._finish(run, signals, complete=False)
-            with startup_objects_frozen():
+            with recording_heap():
                 if plan is not None and path is not None:
                     run.launched = self._launch(run, plan, path)
                     signals.attach(run.launched)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 TCP_STATES = {
@@ -14,6 +15,32 @@ TCP_STATES = {
     6: "TIME_WAIT", 7: "CLOSE", 8: "CLOSE_WAIT", 9: "LAST_ACK", 10: "LISTEN", 11: "CLOSING",
     12: "NEW_SYN_RECV",
 }
+
+
+class ProcessDescriptors:
+    """One open descriptor per process (its /proc/PID/mem, its pidfd), opened at first use
+    and closed exactly once: when the process is forgotten, or all at ``close``."""
+
+    def __init__(self, open_fd: Callable[[int], int]) -> None:
+        """``open_fd(pid)`` opens a new descriptor, raising OSError when it cannot."""
+        self._open = open_fd
+        self._fds: dict[int, int] = {}
+
+    def get(self, pid: int) -> int:
+        """The process's descriptor, opened now if it has none; OSError from ``open_fd``."""
+        fd = self._fds.get(pid)
+        if fd is None:
+            fd = self._fds[pid] = self._open(pid)
+        return fd
+
+    def forget(self, pid: int) -> None:
+        fd = self._fds.pop(pid, None)
+        if fd is not None:
+            os.close(fd)
+
+    def close(self) -> None:
+        for pid in list(self._fds):
+            self.forget(pid)
 
 
 @dataclass(frozen=True)

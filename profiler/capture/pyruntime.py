@@ -23,6 +23,8 @@ from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
 
+from profiler.capture.procfs import ProcessDescriptors
+
 _PYTHON_FILE = re.compile(r"^(lib)?python(\d)\.(\d+)[a-z]*(\.so[.\d]*)?$")
 _MAX_THREAD_STATES = 64
 
@@ -116,31 +118,26 @@ class ProcessMemory:
     opens the file again; ``forget`` a pid to close it at once."""
 
     def __init__(self) -> None:
-        self._fds: dict[int, int] = {}
+        self._fds = ProcessDescriptors(_open_memory)
 
     def reader(self, pid: int) -> Callable[[int, int], bytes | None]:
         return functools.partial(self.read, pid)
 
     def read(self, pid: int, address: int, size: int) -> bytes | None:
-        fd = self._fds.get(pid)
-        if fd is None:
-            try:
-                fd = self._fds[pid] = _open_memory(pid)
-            except OSError:
-                return None
+        try:
+            fd = self._fds.get(pid)
+        except OSError:
+            return None
         data = _pread(fd, address, size)
         if data == b"" and size:
             self.forget(pid)  # the image it was opened on is gone (exit, exec): reopen
         return data if data is not None and len(data) == size else None
 
     def forget(self, pid: int) -> None:
-        fd = self._fds.pop(pid, None)
-        if fd is not None:
-            os.close(fd)
+        self._fds.forget(pid)
 
     def close(self) -> None:
-        for pid in list(self._fds):
-            self.forget(pid)
+        self._fds.close()
 
 
 def _open_memory(pid: int) -> int:

@@ -6,11 +6,17 @@ ptrace rights)."""
 from __future__ import annotations
 
 import ctypes as ct
+import errno
 import os
 from typing import Any
 
 from profiler.capture import procfs
-from profiler.capture.procfs import TcpSocket, addr_from_bytes, normalize_addr
+from profiler.capture.procfs import (
+    ProcessDescriptors,
+    TcpSocket,
+    addr_from_bytes,
+    normalize_addr,
+)
 
 _SYS_PIDFD_OPEN = 434
 _SYS_PIDFD_GETFD = 438
@@ -68,18 +74,15 @@ class FdBorrower:
 
     def __init__(self) -> None:
         self.available = True
-        self._pidfds: dict[int, int] = {}
+        self._pidfds = ProcessDescriptors(_open_pidfd)
 
     def _pidfd(self, pid: int) -> int | None:
-        fd = self._pidfds.get(pid)
-        if fd is None:
-            fd = int(_libc.syscall(_SYS_PIDFD_OPEN, int(pid), 0))
-            if fd < 0:
-                if ct.get_errno() == 38:  # ENOSYS
-                    self.available = False
-                return None
-            self._pidfds[pid] = fd
-        return fd
+        try:
+            return self._pidfds.get(pid)
+        except OSError as error:
+            if error.errno == errno.ENOSYS:
+                self.available = False
+            return None
 
     def endpoint(self, pid: int, fd: int, inode: int) -> TcpSocket | None:
         """The TCP endpoint behind PID's fd (None: gone, not TCP, or no rights)."""
@@ -97,13 +100,18 @@ class FdBorrower:
             os.close(copy)
 
     def forget(self, pid: int) -> None:
-        fd = self._pidfds.pop(pid, None)
-        if fd is not None:
-            os.close(fd)
+        self._pidfds.forget(pid)
 
     def close(self) -> None:
-        for pid in list(self._pidfds):
-            self.forget(pid)
+        self._pidfds.close()
+
+
+def _open_pidfd(pid: int) -> int:
+    fd = int(_libc.syscall(_SYS_PIDFD_OPEN, int(pid), 0))
+    if fd < 0:
+        error = ct.get_errno()
+        raise OSError(error, os.strerror(error))
+    return fd
 
 
 def _tcp_endpoint(fd: int, inode: int) -> TcpSocket | None:

@@ -17,6 +17,7 @@ from profiler.capture.jvmcheck import JvmLibraryCheck, mapped_libjvm
 from profiler.capture.jvmevents import GcPairer
 from profiler.capture.options import CaptureOptions
 from profiler.capture.processes import ProcessInfo, ProcessTable, ThreadInfo
+from profiler.capture.procfs import ProcessDescriptors
 from profiler.capture.sockets import FdBorrower, parse_sockaddr
 from profiler.capture.stacks import NO_STACK
 from profiler.rundir.writer import RunWriter
@@ -28,6 +29,30 @@ def open_fds() -> set[int]:
 
 def socket_inode(fd: int) -> int:
     return int(os.readlink(f"/proc/self/fd/{fd}")[8:-1])
+
+
+def test_a_process_descriptor_is_opened_once_and_closed_once() -> None:
+    opened: list[int] = []
+
+    def open_fd(pid: int) -> int:
+        if pid < 0:
+            raise OSError(3, "no such process")
+        opened.append(os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC))
+        return opened[-1]
+
+    before = open_fds()
+    descriptors = ProcessDescriptors(open_fd)
+    assert descriptors.get(1) == descriptors.get(1) and len(opened) == 1
+    descriptors.get(2)
+    with pytest.raises(OSError):
+        descriptors.get(-1)
+    descriptors.forget(1)
+    descriptors.forget(1)  # nothing left to close
+    assert opened[0] not in open_fds() - before
+    descriptors.get(1)
+    assert len(opened) == 3  # forgotten, so opened again
+    descriptors.close()
+    assert open_fds() == before
 
 
 def test_borrowed_sockets_never_close_a_reused_number() -> None:

@@ -8,6 +8,11 @@ from pathlib import Path
 
 
 def bpf_source_dir() -> Path:
+    # A source checkout's own bpf/ wins over whatever an editable install maps, so that a
+    # second work tree sharing one venv loads its own programs.
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "bpf" / "common.h").is_file():
+        return checkout / "bpf"
     try:
         return Path(str(resources.files("profiler.bpf")))
     except ModuleNotFoundError:

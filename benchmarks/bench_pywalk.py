@@ -21,8 +21,8 @@ from typing import Any
 
 from profiler.capture import selfcost
 from profiler.capture.options import CaptureOptions
+from profiler.capture.probes.pystacks import PythonStacks
 from profiler.capture.program import cflags_for, program_text
-from profiler.capture.pystacks import PythonStacks
 
 FAMILIES = ["syscalls", "sched", "stacks", "procs"]
 BURNER = """

@@ -1,7 +1,7 @@
 /* Shared by every probe family: event layouts, the tracked-process map, time buckets and
  * loss counters. The probe files are concatenated after this header into one BPF program;
  * families are switched on with -DWITH_<FAMILY> and tuned with the -D values below.
- * Every struct here has a numpy twin in profiler/capture/records.py: change both together. */
+ * Every struct here has a numpy twin in profiler/capture/stream/records.py: change both together. */
 #include <uapi/linux/ptrace.h>
 #include <linux/sched.h>
 
@@ -193,7 +193,7 @@ struct jvm_event {
  * their syscall's exit) go to one of two tables: user space resolves the ids of one while
  * the probes fill the other, empties it and switches at each drain, so JIT code that keeps
  * changing cannot fill a table for the whole run. Their ids are tagged with the table
- * (profiler/capture/stacks.py reads them). */
+ * (profiler/capture/symbols/stacks.py reads them). */
 #ifndef USER_STACK_ENTRIES
 #define USER_STACK_ENTRIES 8192
 #endif

@@ -27,7 +27,7 @@
 #define JNII_REF_WEAK 256
 #define JNII_LOCAL_NEW 512     /* value: a local reference just created (return site) */
 #define JNII_LOCAL_DELETE 1024 /* value: a local reference about to be deleted (entry site) */
-#define JNII_ARG_REG 1      /* argument kinds, as in profiler/capture/usdt_args.py */
+#define JNII_ARG_REG 1      /* argument kinds, as in profiler/capture/probes/jni/usdt_args.py */
 #define JNII_ARG_MEM 2
 #define JNII_ARG_CONST 3
 #define JNII_ABORT 2        /* Release*ArrayElements mode that frees without copying back */

@@ -50,7 +50,7 @@ static __always_inline void sample_stat(int index)
  * PyThreadState (the GIL holder, else a search of the interpreter's thread list by native
  * thread id), then _PyInterpreterFrame.previous links, recording each frame's code object
  * pointer. User space names the code objects from /proc/PID/mem. The struct offsets come
- * with each process (profiler/capture/pyruntime.py), so this code is version-agnostic. */
+ * with each process (profiler/capture/symbols/pyruntime.py), so this code is version-agnostic. */
 #ifndef PY_MAX_FRAMES
 #define PY_MAX_FRAMES 64
 #endif

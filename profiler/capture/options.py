@@ -138,9 +138,9 @@ class CaptureReport:
     self_cost: SelfCost = field(default_factory=SelfCost)
     events: dict[str, int] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)
-    sampling: dict[str, Any] = field(default_factory=dict)  # profiler.capture.sampling
-    jni: dict[str, Any] = field(default_factory=dict)  # profiler.capture.jni_tracer
-    jni_interface: dict[str, Any] = field(default_factory=dict)  # profiler.capture.jni_iface
+    sampling: dict[str, Any] = field(default_factory=dict)  # probes.sampling
+    jni: dict[str, Any] = field(default_factory=dict)  # probes.jni.tracer
+    jni_interface: dict[str, Any] = field(default_factory=dict)  # probes.jni.interface
 
     def as_meta(self) -> dict[str, Any]:
         return {

@@ -23,7 +23,7 @@ from profiler.capture.options import CaptureOptions
 # state.
 FAMILY_FILES: dict[str, str] = {
     "syscalls": "syscalls.c", "sched": "sched.c", "net": "net.c", "jvm": "jvm.c",
-    "stacks": "stacks.c", "jni": "jni.c", "jni_iface": "jni_iface.c",  # see capture.boundary
+    "stacks": "stacks.c", "jni": "jni.c", "jni_iface": "jni_iface.c",  # see probes.boundary
     "procs": "procs.c",
 }
 BASE_FAMILIES: tuple[str, ...] = ("syscalls", "procs")
@@ -41,7 +41,7 @@ FAMILY_PROBES: dict[str, tuple[str, ...]] = {
               "tracepoint:task:task_rename", "tracepoint:sched:sched_process_exit"),
     "sched": ("tracepoint:sched:sched_switch",),
     "net": ("tracepoint:sock:inet_sock_set_state", "tracepoint:tcp:tcp_retransmit_skb"),
-    # the perf event itself is attached by capture.sampling; these follow Python processes
+    # the perf event itself is attached by probes.sampling; these follow Python processes
     "stacks": ("tracepoint:sched:sched_process_fork", "raw_tracepoint:sched_process_exec"),
 }
 

@@ -23,21 +23,22 @@ from typing import Any
 
 import numpy as np
 
-from profiler.capture import procfs, records, rows, selfcost
-from profiler.capture.boundary import BoundaryCapture
-from profiler.capture.events import ConnectionTracker, block_columns, slow_syscall_columns
-from profiler.capture.fds import FdResolver
-from profiler.capture.jvmcheck import JvmLibraryCheck
-from profiler.capture.jvmevents import GcPairer, dispatch_jvm_events
-from profiler.capture.mapdrain import AggregateMap, MapDrainer, PendingRows
+from profiler.capture import procfs, selfcost
 from profiler.capture.options import CaptureOptions, CaptureReport
-from profiler.capture.peers import driver_rpc_port
-from profiler.capture.perfbuf import EventStream
-from profiler.capture.perfring import RingGroup
-from profiler.capture.processes import ProcessTable
+from profiler.capture.probes.boundary import BoundaryCapture
+from profiler.capture.probes.events import ConnectionTracker, block_columns, slow_syscall_columns
+from profiler.capture.probes.jvmcheck import JvmLibraryCheck
+from profiler.capture.probes.jvmevents import GcPairer, dispatch_jvm_events
+from profiler.capture.probes.net.fds import FdResolver
+from profiler.capture.probes.net.peers import driver_rpc_port
+from profiler.capture.probes.processes import ProcessTable
+from profiler.capture.probes.syscall_table import build_flag_table
 from profiler.capture.program import LoadedProgram, load_program, source_with_flags
-from profiler.capture.stacks import StackResolver, has_table
-from profiler.capture.syscall_table import build_flag_table
+from profiler.capture.stream import records, rows
+from profiler.capture.stream.mapdrain import AggregateMap, MapDrainer, PendingRows
+from profiler.capture.stream.perfbuf import EventStream
+from profiler.capture.stream.perfring import RingGroup
+from profiler.capture.symbols.stacks import StackResolver, has_table
 from profiler.errors import HostNotReadyError, PrivilegeError
 from profiler.rundir.writer import RunWriter
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from profiler.capture.jni_functions import SIZED
+from profiler.capture.probes.jni.functions import SIZED
 from profiler.report import fmt
 from profiler.report.model import (
     GlobalRefSite,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from profiler.capture.perfmap import perf_map_path, read_perf_map, request_perf_map
+from profiler.capture.symbols.perfmap import perf_map_path, read_perf_map, request_perf_map
 from tests.conftest import require
 from tests.integration.record_helpers import PROGRAMS
 

@@ -32,7 +32,7 @@ def test_clear_empties_the_table_and_it_fills_again() -> None:
     from bcc import BPF
     from bcc.libbcc import lib
 
-    from profiler.capture.stackmap import StackReader
+    from profiler.capture.stream.stackmap import StackReader
 
     bpf = BPF(text=PROGRAM.replace("TARGET", str(os.getpid())).encode())
     try:

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from profiler.capture.codemaps import CodeMaps, _ProcessMaps, parse_code_maps
+from profiler.capture.symbols.codemaps import CodeMaps, _ProcessMaps, parse_code_maps
 
 MAPS = """\
 55d0a0000000-55d0a0001000 r--p 00000000 08:01 1234 /usr/bin/python3.11

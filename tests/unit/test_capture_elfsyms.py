@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from profiler.capture import elfsyms
-from profiler.capture.elfsyms import ElfSymbols, demangle
-from profiler.capture.usersyms import UNKNOWN, UserSymbols
+from profiler.capture.symbols import elfsyms
+from profiler.capture.symbols.elfsyms import ElfSymbols, demangle
+from profiler.capture.symbols.usersyms import UNKNOWN, UserSymbols
 from tests.conftest import require, waiting_child
 
 LIBRARY_SOURCE = r"""
@@ -93,7 +93,7 @@ def test_names_read_from_the_file_match_names_read_in_memory(
 
 def symbols_offset(address: int) -> int:
     """The file offset of ``address`` in this process (for ElfSymbols' look-ups)."""
-    from profiler.capture.codemaps import CodeMaps
+    from profiler.capture.symbols.codemaps import CodeMaps
 
     located = CodeMaps().locate(os.getpid(), address)
     assert located is not None
@@ -153,7 +153,7 @@ def test_headers_agree_with_pyelftools_on_a_system_library() -> None:
     from elftools.elf.elffile import ELFFile
     from elftools.elf.sections import NoteSection
 
-    from profiler.capture.elfheaders import read_headers
+    from profiler.capture.symbols.elfheaders import read_headers
 
     path = "/usr/bin/python3.11" if os.path.exists("/usr/bin/python3.11") else "/bin/true"
     with open(path, "rb") as stream:
@@ -175,7 +175,7 @@ def test_headers_agree_with_pyelftools_on_a_system_library() -> None:
 
 
 def test_truncated_or_foreign_files_have_no_headers(tmp_path: Path) -> None:
-    from profiler.capture.elfheaders import read_headers
+    from profiler.capture.symbols.elfheaders import read_headers
 
     cut = tmp_path / "cut.so"
     cut.write_bytes(Path("/bin/true").read_bytes()[:40])

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from profiler.capture import records
-from profiler.capture.epolls import (
+from profiler.capture.probes.events import ConnectionTracker
+from profiler.capture.probes.net.epolls import (
     EPOLL_CTL_ADD,
     EPOLL_CTL_DEL,
     EPOLL_CTL_MOD,
     MAX_REGISTRATIONS,
     EpollInstance,
 )
-from profiler.capture.events import ConnectionTracker
-from profiler.capture.fds import FdResolver, FdTarget
+from profiler.capture.probes.net.fds import FdResolver, FdTarget
+from profiler.capture.stream import records
 
 JVM, WORKER = 10, 20
 MS = 1_000_000
@@ -164,7 +164,7 @@ def test_flags_and_event_numbers_match_the_bpf_side() -> None:
     import re
 
     from profiler.bpf_sources import read_bpf_source
-    from profiler.capture.syscall_table import FL_EPOLL_CTL, FL_EPOLL_NEW, syscall_flags
+    from profiler.capture.probes.syscall_table import FL_EPOLL_CTL, FL_EPOLL_NEW, syscall_flags
 
     net_io = frozenset({"net", "io"})
     assert syscall_flags("epoll_ctl", net_io, True) == FL_EPOLL_CTL

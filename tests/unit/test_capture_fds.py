@@ -9,7 +9,7 @@ import socket
 import subprocess
 
 from profiler.capture import procfs
-from profiler.capture.fds import FdResolver
+from profiler.capture.probes.net.fds import FdResolver
 
 
 def test_a_pipe_to_a_python_process_is_classified_by_the_other_ends_role() -> None:
@@ -94,7 +94,7 @@ def test_a_unix_socket_is_classified_by_the_process_holding_its_peer() -> None:
 
 
 def test_unix_diag_answers_are_parsed() -> None:
-    from profiler.capture.unix_peers import UnixPeers, diag_request, parse_diag_answer
+    from profiler.capture.probes.net.unix_peers import UnixPeers, diag_request, parse_diag_answer
 
     # An answer seen on this kernel: socket 2806537 whose peer is 2806538, then a
     # UNIX_DIAG_SHUTDOWN attribute.

@@ -12,14 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from profiler.capture.events import kernel_stacks, user_stacks
-from profiler.capture.jvmcheck import JvmLibraryCheck, mapped_libjvm
-from profiler.capture.jvmevents import GcPairer
 from profiler.capture.options import CaptureOptions
-from profiler.capture.processes import ProcessInfo, ProcessTable, ThreadInfo
+from profiler.capture.probes.events import kernel_stacks, user_stacks
+from profiler.capture.probes.jvmcheck import JvmLibraryCheck, mapped_libjvm
+from profiler.capture.probes.jvmevents import GcPairer
+from profiler.capture.probes.net.sockets import FdBorrower, parse_sockaddr
+from profiler.capture.probes.processes import ProcessInfo, ProcessTable, ThreadInfo
 from profiler.capture.procfs import ProcessDescriptors
-from profiler.capture.sockets import FdBorrower, parse_sockaddr
-from profiler.capture.stacks import NO_STACK
+from profiler.capture.symbols.stacks import NO_STACK
 from profiler.rundir.writer import RunWriter
 
 

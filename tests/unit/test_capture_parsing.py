@@ -8,11 +8,10 @@ import struct
 import numpy as np
 import pytest
 
-from profiler.capture import procfs, records
-from profiler.capture.mapdrain import PendingRows, merge_rows
+from profiler.capture import procfs
 from profiler.capture.options import CaptureOptions, parse_syscall_families
-from profiler.capture.peers import classify_peer, driver_rpc_port
-from profiler.capture.syscall_table import (
+from profiler.capture.probes.net.peers import classify_peer, driver_rpc_port
+from profiler.capture.probes.syscall_table import (
     FL_CLOSE,
     FL_CONNECT,
     FL_EXIT,
@@ -23,6 +22,8 @@ from profiler.capture.syscall_table import (
     build_flag_table,
     syscall_flags,
 )
+from profiler.capture.stream import records
+from profiler.capture.stream.mapdrain import PendingRows, merge_rows
 
 
 def test_record_sizes_match_the_c_structs():
@@ -191,7 +192,7 @@ def _sample(ts: int) -> bytes:
 
 
 def test_ring_records_fast_path():
-    from profiler.capture.perfring import parse_records, record_size
+    from profiler.capture.stream.perfring import parse_records, record_size
 
     assert record_size(records.BLOCK_EVENT.itemsize) == 56
     raw = b"".join(_sample(ts) for ts in (5, 6, 7))
@@ -201,7 +202,7 @@ def test_ring_records_fast_path():
 
 
 def test_ring_records_with_a_lost_notice():
-    from profiler.capture.perfring import parse_records
+    from profiler.capture.stream.perfring import parse_records
 
     lost_record = struct.pack("<IHHQQ", 2, 0, 24, 0, 1234)
     raw = _sample(1) + lost_record + _sample(2)

@@ -14,15 +14,18 @@ from typing import Any
 import numpy as np
 import pytest
 
-from profiler.capture import pyruntime, pystacks
-from profiler.capture.pyframes import (
+from profiler.capture.probes import pystacks
+from profiler.capture.probes.pystacks import PY_STACK_VAL, PythonStacks
+from profiler.capture.symbols import pyruntime
+from profiler.capture.symbols.frames import PYTHON_FRAME, Frame
+from profiler.capture.symbols.pyframes import (
     CodeNamer,
     python_frame,
     read_code_name,
     read_text,
     splice,
 )
-from profiler.capture.pyruntime import (
+from profiler.capture.symbols.pyruntime import (
     LAYOUTS,
     ProcessMemory,
     PyLayout,
@@ -30,8 +33,6 @@ from profiler.capture.pyruntime import (
     python_file_version,
     read_memory,
 )
-from profiler.capture.pystacks import PY_STACK_VAL, PythonStacks
-from profiler.capture.symbols import PYTHON_FRAME, Frame
 from tests.conftest import require, waiting_child
 
 VERSION = sys.version_info[:2]

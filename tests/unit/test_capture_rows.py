@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from profiler.capture import records
-from profiler.capture.fds import FdResolver, FdTarget
-from profiler.capture.jvmevents import GcPairer, dispatch_jvm_events
-from profiler.capture.rows import fd_io_columns, offcpu_columns, syscall_columns
+from profiler.capture.probes.jvmevents import GcPairer, dispatch_jvm_events
+from profiler.capture.probes.net.fds import FdResolver, FdTarget
+from profiler.capture.stream import records
+from profiler.capture.stream.rows import fd_io_columns, offcpu_columns, syscall_columns
 
 
 def _fdio(rows):
@@ -108,9 +108,9 @@ def test_gc_pairing():
 
 
 def test_slow_syscall_rows_are_stamped_when_the_call_returned() -> None:
-    from profiler.capture.events import slow_syscall_columns
-    from profiler.capture.records import SLOW_EVENT
-    from profiler.capture.stacks import NO_STACK
+    from profiler.capture.probes.events import slow_syscall_columns
+    from profiler.capture.stream.records import SLOW_EVENT
+    from profiler.capture.symbols.stacks import NO_STACK
 
     events = np.zeros(2, dtype=SLOW_EVENT)
     events["ts"] = [1_000, 5_000]  # entry times, as the probe sends them
@@ -122,7 +122,7 @@ def test_slow_syscall_rows_are_stamped_when_the_call_returned() -> None:
 
 
 def test_stack_column_converts_each_shared_stack_once_and_keeps_row_order() -> None:
-    from profiler.capture.events import stack_column
+    from profiler.capture.probes.events import stack_column
 
     hot = ["LZ4_compress [liblz4.so]", "java.lang.Thread.run [jit]"]
     idle = ["__futex_abstimed_wait_common [libc.so.6]"]

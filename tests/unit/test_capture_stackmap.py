@@ -5,7 +5,7 @@ from __future__ import annotations
 import ctypes as ct
 from typing import Any
 
-from profiler.capture.stackmap import StackReader
+from profiler.capture.stream.stackmap import StackReader
 
 DEPTH = 127
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ctypes as ct
 from typing import Any
 
-from profiler.capture.stacks import MISSING_USER, USTACK_COPY1, USTACK_FRESH, StackResolver
+from profiler.capture.symbols.stacks import MISSING_USER, USTACK_COPY1, USTACK_FRESH, StackResolver
 
 DEPTH = 127
 

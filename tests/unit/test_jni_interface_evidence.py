@@ -11,9 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 
 import profiler
-from profiler.capture import jni_functions as jf
-from profiler.capture.jni_refs import caller_of, split_frame
-from profiler.capture.usdt_args import (
+from profiler.capture.probes.jni import functions as jf
+from profiler.capture.probes.jni.global_refs import caller_of, split_frame
+from profiler.capture.probes.jni.usdt_args import (
     ARG_CONST,
     ARG_MEM,
     ARG_REG,

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from profiler.capture import jni_functions as jf
-from profiler.capture import jni_refs
-from profiler.capture.jni_locals import local_ref_columns
-from profiler.capture.jni_refs import CreatingSites, SiteCounts, site_key_dtype
-from profiler.capture.usdt_args import ARG_MEM, ARG_REG, argument
+from profiler.capture.probes.jni import functions as jf
+from profiler.capture.probes.jni import global_refs as jni_refs
+from profiler.capture.probes.jni.global_refs import CreatingSites, SiteCounts, site_key_dtype
+from profiler.capture.probes.jni.local_refs import local_ref_columns
+from profiler.capture.probes.jni.usdt_args import ARG_MEM, ARG_REG, argument
 from profiler.host.elf import usdt_probes
 from profiler.host.jvm import find_jdks
 from profiler.report.jni_interface import local_ref_libraries, local_ref_sites

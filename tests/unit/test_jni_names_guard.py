@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from profiler.capture import jni_names
-from profiler.capture.jni_discovery import Mapping, parse_maps, runtime_address, shared_libraries
-from profiler.capture.jni_guard import (
+from profiler.capture.probes.jni import names as jni_names
+from profiler.capture.probes.jni.discovery import (
+    Mapping,
+    parse_maps,
+    runtime_address,
+    shared_libraries,
+)
+from profiler.capture.probes.jni.guard import (
     RateBudget,
     describe_first_instruction,
     emulated_first_instruction,

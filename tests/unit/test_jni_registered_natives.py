@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from profiler.capture import jni_names
-from profiler.capture.jni_discovery import java_symbols
+from profiler.capture.probes.jni import names as jni_names
+from profiler.capture.probes.jni.discovery import java_symbols
 from tests.conftest import require
 
 _LIBRARY = "libnetty_transport_native_epoll_x86_64.so"

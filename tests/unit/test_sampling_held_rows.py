@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from profiler.capture import sampling
-from profiler.capture.perfmap import PerfMapRequest, parse_perf_map
-from profiler.capture.sampling import SampleCollector, _Row
-from profiler.capture.usersyms import UserSymbols
+from profiler.capture.probes import sampling
+from profiler.capture.probes.sampling import SampleCollector, _Row
+from profiler.capture.symbols.perfmap import PerfMapRequest, parse_perf_map
+from profiler.capture.symbols.usersyms import UserSymbols
 
 JIT_CODE = 0x7F00_0000_1500
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from profiler.capture.perfmap import parse_perf_map, read_perf_map
-from profiler.capture.symbols import FrameNamer, waiting_addresses
+from profiler.capture.symbols.frames import FrameNamer, waiting_addresses
+from profiler.capture.symbols.perfmap import parse_perf_map, read_perf_map
 
 MAP_TEXT = """\
 7f0000001000 40 Interpreter

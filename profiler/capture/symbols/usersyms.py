@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from profiler.capture.codemaps import CodeMaps, Mapping
-from profiler.capture.elfsyms import ElfSymbols
+from profiler.capture.symbols.codemaps import CodeMaps, Mapping
+from profiler.capture.symbols.elfsyms import ElfSymbols
 
 UNKNOWN = "[unknown]"
 _DELETED = " (deleted)"

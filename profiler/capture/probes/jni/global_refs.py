@@ -1,6 +1,6 @@
 """The global-reference leak report of ``--jni-interface``: which code created the JNI global
 references still alive at the end of the run; and the creating-site bookkeeping it shares
-with the local-reference report (profiler.capture.jni_locals).
+with the local-reference report (profiler.capture.probes.jni.local_refs).
 
 bpf/jni_iface.c keeps every global (and weak global) reference created during the run, with
 the user stack id standing for its call site (the stack first seen creating references
@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from profiler.capture.mapdrain import batch_lookup, batch_lookup_and_delete
-from profiler.capture.stacks import StackResolver
+from profiler.capture.stream.mapdrain import batch_lookup, batch_lookup_and_delete
+from profiler.capture.symbols.stacks import StackResolver
 from profiler.rundir.writer import RunWriter
 
 REF_KEY = np.dtype({"names": ["ref", "pid"], "formats": ["<u8", "<u4"],

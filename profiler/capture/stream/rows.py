@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from profiler.capture.fds import FdTarget
-from profiler.capture.records import OFFCPU_STATES
-from profiler.capture.syscall_table import family_of
+from profiler.capture.probes.net.fds import FdTarget
+from profiler.capture.probes.syscall_table import family_of
+from profiler.capture.stream.records import OFFCPU_STATES
 
 Columns = dict[str, Any]
 

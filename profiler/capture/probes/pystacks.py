@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from profiler.capture.mapdrain import batch_lookup, batch_lookup_and_delete
-from profiler.capture.pyframes import CodeNamer, splice
-from profiler.capture.pyruntime import ProcessMemory, PyProcess, PyVerdict, inspect_process
-from profiler.capture.symbols import Frame
+from profiler.capture.stream.mapdrain import batch_lookup, batch_lookup_and_delete
+from profiler.capture.symbols.frames import Frame
+from profiler.capture.symbols.pyframes import CodeNamer, splice
+from profiler.capture.symbols.pyruntime import ProcessMemory, PyProcess, PyVerdict, inspect_process
 
 PY_MAX_FRAMES = 64  # bpf/stacks.c PY_MAX_FRAMES
 _STACK_CAPACITY = 4096  # bpf/stacks.c PY_STACK_ENTRIES

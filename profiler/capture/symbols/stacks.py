@@ -16,10 +16,10 @@ import os
 import time
 from typing import Any
 
-from profiler.capture.perfmap import PerfMap, jit_frame, perf_map_path, read_perf_map
-from profiler.capture.stackmap import StackReader
-from profiler.capture.symbols import process_uid
-from profiler.capture.usersyms import UserSymbols
+from profiler.capture.stream.stackmap import StackReader
+from profiler.capture.symbols.frames import process_uid
+from profiler.capture.symbols.perfmap import PerfMap, jit_frame, perf_map_path, read_perf_map
+from profiler.capture.symbols.usersyms import UserSymbols
 
 NO_STACK = -1  # the BPF side took no stack (switched off, or a preempted thread)
 MISSING_USER = "[missing user stack]"

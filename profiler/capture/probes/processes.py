@@ -13,7 +13,7 @@ import numpy as np
 
 from profiler import roles
 from profiler.capture import procfs
-from profiler.capture.records import (
+from profiler.capture.stream.records import (
     PROC_EXEC,
     PROC_EXIT,
     PROC_FORK,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-from profiler.capture.processes import ProcessInfo
+from profiler.capture.probes.processes import ProcessInfo
 
 _MAX_TRIES = 20  # a JVM maps libjvm.so within milliseconds of exec; stop asking after this
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from profiler.capture.perfring import PerfRing, RingGroup, parse_records
+from profiler.capture.stream.perfring import PerfRing, RingGroup, parse_records
 
 
 class EventStream:

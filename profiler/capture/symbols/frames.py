@@ -1,7 +1,7 @@
 """User-space frame names for sampled stacks, resolved while the process is alive.
 
 Addresses inside mapped files are named from the files' symbol tables (``name [module]``,
-profiler.capture.usersyms) at once and cached per (pid, address). An address that no file
+profiler.capture.symbols.usersyms) at once and cached per (pid, address). An address that no file
 covers is JIT-compiled code or garbage from a broken frame-pointer walk: it is kept as a
 number and named later from the JVM's perf map (written when the JVM exits), or becomes
 ``[unknown]``.
@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
-from profiler.capture.usersyms import UserSymbols
+from profiler.capture.symbols.usersyms import UserSymbols
 
 UNKNOWN = "[unknown]"
 PYTHON_FRAME = "[python]"

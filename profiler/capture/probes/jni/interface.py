@@ -3,12 +3,12 @@
 
 The sites are unguarded nops (no semaphore), so plain uprobes at their addresses work without
 a pid; each libjvm file is attached once, and every JVM's site addresses go into the
-``jnii_sites`` map with what each site measures (profiler.capture.jni_functions) and where
-its USDT arguments are (profiler.capture.usdt_args). Rows go to ``jni_interface`` (per
+``jnii_sites`` map with what each site measures (profiler.capture.probes.jni.functions) and where
+its USDT arguments are (profiler.capture.probes.jni.usdt_args). Rows go to ``jni_interface`` (per
 bucket, thread, function, with bytes copied) and, at the end, ``jni_globalrefs`` (global
 references created and deleted per process), ``jni_global_ref_sites`` (per creating
-stack, with the references still live: profiler.capture.jni_refs) and ``jni_local_ref_sites``
-(local references per creating stack and function: profiler.capture.jni_locals).
+stack, with the references still live: probes.jni.global_refs) and ``jni_local_ref_sites``
+(local references per creating stack and function: probes.jni.local_refs).
 """
 
 from __future__ import annotations
@@ -21,28 +21,28 @@ from typing import Any
 
 import numpy as np
 
-from profiler.capture.jni_discovery import (
+from profiler.capture.probes.jni.discovery import (
     file_offsets,
     map_files_path,
     read_maps,
     runtime_address,
     shared_libraries,
 )
-from profiler.capture.jni_functions import (
+from profiler.capture.probes.jni.functions import (
     FUNCTIONS,
     INDEX,
     SitePlan,
     array_length_offset,
     plan_site,
 )
-from profiler.capture.jni_locals import LocalRefTracker
-from profiler.capture.jni_refs import GlobalRefTracker
-from profiler.capture.jni_tracer import close_links, close_uprobes
-from profiler.capture.mapdrain import batch_lookup_and_delete, merge_rows
+from profiler.capture.probes.jni.global_refs import GlobalRefTracker
+from profiler.capture.probes.jni.local_refs import LocalRefTracker
+from profiler.capture.probes.jni.tracer import close_links, close_uprobes
+from profiler.capture.probes.jni.uprobe_multi import link_uprobes, load_for_multi
+from profiler.capture.probes.jni.usdt_args import NO_ARG, ArgLocation, argument
 from profiler.capture.procfs import read_cmdline
-from profiler.capture.stacks import StackResolver
-from profiler.capture.uprobe_multi import link_uprobes, load_for_multi
-from profiler.capture.usdt_args import NO_ARG, ArgLocation, argument
+from profiler.capture.stream.mapdrain import batch_lookup_and_delete, merge_rows
+from profiler.capture.symbols.stacks import StackResolver
 from profiler.host.elf import usdt_probes
 from profiler.rundir.writer import RunWriter
 

@@ -21,19 +21,19 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from profiler.capture.events import stack_column
-from profiler.capture.mapdrain import batch_lookup_and_delete
-from profiler.capture.perfmap import PerfMap, read_perf_map, request_perf_map
-from profiler.capture.pystacks import PythonSamplingReport, PythonStacks
-from profiler.capture.stackmap import StackReader
-from profiler.capture.stacks import MISSING_KERNEL, MISSING_USER, StackResolver
-from profiler.capture.symbols import (
+from profiler.capture.probes.events import stack_column
+from profiler.capture.probes.pystacks import PythonSamplingReport, PythonStacks
+from profiler.capture.stream.mapdrain import batch_lookup_and_delete
+from profiler.capture.stream.stackmap import StackReader
+from profiler.capture.symbols.frames import (
     Frame,
     FrameNamer,
     all_named,
     process_uid,
     waiting_addresses,
 )
+from profiler.capture.symbols.perfmap import PerfMap, read_perf_map, request_perf_map
+from profiler.capture.symbols.stacks import MISSING_KERNEL, MISSING_USER, StackResolver
 from profiler.rundir.writer import RunWriter
 
 SAMPLE_KEY = np.dtype({"names": ["bucket", "pid", "tid", "cpu", "ustack", "kstack",

@@ -13,18 +13,18 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from profiler.capture.elfheaders import (
+from profiler.capture.probes.jni.names import (
+    JAVA_PREFIX,
+    RegisteredNatives,
+    registered_natives,
+    strip_version,
+)
+from profiler.capture.symbols.elfheaders import (
     ElfHeaders,
     Segment,
     c_string,
     defined_functions,
     read_headers,
-)
-from profiler.capture.jni_names import (
-    JAVA_PREFIX,
-    RegisteredNatives,
-    registered_natives,
-    strip_version,
 )
 
 _FIRST_BYTES = 8

@@ -1,5 +1,5 @@
 """The TCP sockets of the tracked processes, by inode and by address, and which pid owns
-each socket inode: refreshed from borrowed fds (profiler.capture.sockets) or /proc."""
+each socket inode: refreshed from borrowed fds (profiler.capture.probes.net.sockets) or /proc."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 
 from profiler.capture import procfs
-from profiler.capture.sockets import FdBorrower, scan_sockets
+from profiler.capture.probes.net.sockets import FdBorrower, scan_sockets
 
 LISTEN = 10
 

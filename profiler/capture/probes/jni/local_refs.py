@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from profiler.capture.jni_functions import FUNCTIONS
-from profiler.capture.jni_refs import CreatingSites, SiteCounts
-from profiler.capture.stacks import StackResolver
+from profiler.capture.probes.jni.functions import FUNCTIONS
+from profiler.capture.probes.jni.global_refs import CreatingSites, SiteCounts
+from profiler.capture.symbols.stacks import StackResolver
 from profiler.rundir.writer import RunWriter
 
 TABLE = "jni_local_ref_sites"

@@ -13,12 +13,12 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from profiler import roles
-from profiler.capture.jni_iface import JniInterfaceTracer
-from profiler.capture.jni_tracer import JniOptions, JniTracer
 from profiler.capture.options import CaptureOptions, CaptureReport
-from profiler.capture.processes import ProcessInfo
-from profiler.capture.sampling import SampleCollector
-from profiler.capture.stacks import StackResolver
+from profiler.capture.probes.jni.interface import JniInterfaceTracer
+from profiler.capture.probes.jni.tracer import JniOptions, JniTracer
+from profiler.capture.probes.processes import ProcessInfo
+from profiler.capture.probes.sampling import SampleCollector
+from profiler.capture.symbols.stacks import StackResolver
 from profiler.rundir.writer import RunWriter
 
 _JVM_ROLES = frozenset({roles.DRIVER_JVM, roles.EXECUTOR_JVM})

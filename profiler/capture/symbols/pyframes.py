@@ -12,8 +12,8 @@ import re
 import struct
 from collections.abc import Callable, Sequence
 
-from profiler.capture.pyruntime import PyLayout, PyProcess
-from profiler.capture.symbols import PYTHON_FRAME, UNKNOWN, Frame
+from profiler.capture.symbols.frames import PYTHON_FRAME, UNKNOWN, Frame
+from profiler.capture.symbols.pyruntime import PyLayout, PyProcess
 
 PY_PREFIX = "py::"
 _MAX_TEXT = 1024  # longer names are cut: a flame graph cannot show them anyway

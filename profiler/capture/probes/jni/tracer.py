@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from profiler.capture import jni_names
-from profiler.capture.jni_discovery import (
+from profiler.capture.probes.jni import names as jni_names
+from profiler.capture.probes.jni.discovery import (
     JniSymbol,
     Mapping,
     java_symbols,
@@ -31,13 +31,13 @@ from profiler.capture.jni_discovery import (
     runtime_address,
     shared_libraries,
 )
-from profiler.capture.jni_guard import (
+from profiler.capture.probes.jni.guard import (
     RateBudget,
     describe_first_instruction,
     emulated_first_instruction,
 )
-from profiler.capture.mapdrain import batch_lookup_and_delete, merge_rows
-from profiler.capture.uprobe_multi import link_uprobes, load_for_multi
+from profiler.capture.probes.jni.uprobe_multi import link_uprobes, load_for_multi
+from profiler.capture.stream.mapdrain import batch_lookup_and_delete, merge_rows
 from profiler.rundir.writer import RunWriter
 
 JNI_KEY = np.dtype({"names": ["bucket", "pid", "tid", "ip"],

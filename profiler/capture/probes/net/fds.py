@@ -5,8 +5,8 @@ The BPF side cannot cheaply tell a socket from a file, so fds are resolved here:
 events (path), connect/accept events (then /proc/PID/fd while the fd is alive) and, for fds
 seen only in aggregates, /proc at drain time. Each fd keeps a history of (since, until,
 target) intervals so a number reused after close() is attributed to the right target.
-Epoll fds carry their registrations (epoll_create/epoll_ctl events, profiler.capture.epolls)
-so a wait is attributed to the peer of the sockets registered while it happened.
+Epoll fds carry their registrations (epoll_create/epoll_ctl events, probes.net.epolls) so a
+wait is attributed to the peer of the sockets registered while it happened.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from profiler.capture import procfs
-from profiler.capture.epolls import EPOLL_CTL_ADD, EpollInstance
-from profiler.capture.peers import classify_peer, classify_unix_peer
-from profiler.capture.socket_directory import SocketDirectory
-from profiler.capture.unix_peers import UnixPeers
+from profiler.capture.probes.net.epolls import EPOLL_CTL_ADD, EpollInstance
+from profiler.capture.probes.net.peers import classify_peer, classify_unix_peer
+from profiler.capture.probes.net.socket_directory import SocketDirectory
+from profiler.capture.probes.net.unix_peers import UnixPeers
 
 
 @dataclass

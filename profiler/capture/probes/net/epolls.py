@@ -1,6 +1,6 @@
 """Which fds an epoll instance had registered, and when, from the epoll_ctl events of the
 tracked processes (bpf/syscalls.c streams ADD and DEL). Pure bookkeeping: what a registered
-fd *is* stays with the caller (profiler.capture.fds).
+fd *is* stays with the caller (profiler.capture.probes.net.fds).
 
 An epoll fd's waits are aggregated per time bucket; to say what a wait in one bucket was on,
 the registrations alive during that bucket are asked for, so a selector that registered a

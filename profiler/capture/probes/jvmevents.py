@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from profiler.capture.records import (
+from profiler.capture.stream.records import (
     JVM_GC_BEGIN,
     JVM_GC_END,
     JVM_POOL_BEGIN,

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from profiler.capture.fds import FdResolver, FdTarget
+from profiler.capture.probes.net.fds import FdResolver, FdTarget
 from profiler.capture.procfs import TCP_STATES, addr_from_bytes
-from profiler.capture.records import (
+from profiler.capture.stream.records import (
     EPOLL_CTL,
     EPOLL_NEW,
     FD_DUP,
@@ -25,7 +25,7 @@ from profiler.capture.records import (
     SOCK_STATE,
     cstr,
 )
-from profiler.capture.stacks import NO_STACK, StackResolver
+from profiler.capture.symbols.stacks import NO_STACK, StackResolver
 
 Columns = dict[str, Any]
 

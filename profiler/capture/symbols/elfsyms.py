@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from profiler.capture.elfheaders import (
+from profiler.capture.symbols.elfheaders import (
     ELF64_SYM,
     STT_FUNC,
     STT_GNU_IFUNC,
